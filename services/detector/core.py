@@ -1,0 +1,86 @@
+"""Detector core: find faces, apply quality rules, crop. No broker code here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shared import imaging
+from shared.contracts import ENROLL, ErrorCode, Face, JobError, encode_array
+
+# How much image around the face the crop keeps, as a fraction of the face box
+# on each side. The embedder cuts its model's own margin out of this, so it must
+# exceed every model's margin (see services/embedder/models.py).
+CROP_CONTEXT = 0.4
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: list[int]  # x, y, w, h in the full image
+    confidence: float
+    landmarks: dict[str, list[int]]
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    min_face_px: int
+    min_confidence: float
+
+    def usable(self, d: Detection) -> bool:
+        return d.confidence >= self.min_confidence and min(d.box[2], d.box[3]) >= self.min_face_px
+
+
+class MtcnnDetector:
+    """MTCNN on a possibly downscaled copy; boxes mapped back to full size."""
+
+    def __init__(self, max_side: int):
+        from mtcnn import MTCNN  # heavy import: TensorFlow
+
+        self._mtcnn = MTCNN()
+        self.max_side = max_side
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        small, scale = imaging.downscale(image, self.max_side)
+        raw = self._mtcnn.detect_faces(small)
+        return [scale_detection(r, scale) for r in raw]
+
+
+def scale_detection(raw: dict, scale: float) -> Detection:
+    inv = 1.0 / scale
+    box = [int(round(v * inv)) for v in raw["box"]]
+    x, y, w, h = box
+    box = [max(0, x), max(0, y), w + min(0, x), h + min(0, y)]
+    landmarks = {k: [int(round(p * inv)) for p in v] for k, v in (raw.get("keypoints") or {}).items()}
+    return Detection(box=box, confidence=float(raw["confidence"]), landmarks=landmarks)
+
+
+def select_faces(kind: str, detections: list[Detection], rules: QualityRules) -> list[Detection]:
+    """Faces that go on to the embedder.
+
+    Recognition keeps every usable face (possibly none). Enrollment needs
+    exactly one usable face and says why a photo is refused.
+    """
+    usable = [d for d in detections if rules.usable(d)]
+    if kind != ENROLL:
+        return usable
+    if len(usable) > 1:
+        raise JobError(ErrorCode.MULTIPLE_FACES, f"the photo shows {len(usable)} faces; an enrollment photo must show one")
+    if not usable:
+        confident = [d for d in detections if d.confidence >= rules.min_confidence]
+        if confident:
+            size = max(min(d.box[2], d.box[3]) for d in confident)
+            raise JobError(
+                ErrorCode.FACE_TOO_SMALL,
+                f"the face is {size} px; at least {rules.min_face_px} px are needed",
+            )
+        raise JobError(ErrorCode.NO_FACE, "no face was found in the photo")
+    return usable
+
+
+def faces_for_embedding(image: np.ndarray, detections: list[Detection]) -> list[Face]:
+    faces = []
+    for d in detections:
+        crop, face_box = imaging.crop_with_context(image, d.box, CROP_CONTEXT)
+        faces.append(Face(box=d.box, confidence=round(d.confidence, 4), landmarks=d.landmarks,
+                          crop=encode_array(crop), face_box=face_box))
+    return faces

@@ -1,0 +1,36 @@
+"""Detector service: image in, face crops out (queue faces.detect -> faces.embed)."""
+from __future__ import annotations
+
+import logging
+
+from services.detector import core
+from shared import contracts, imaging, service
+from shared.broker import answer_job, forward
+from shared.contracts import Reply
+from shared.metrics import FACES
+
+log = logging.getLogger(__name__)
+
+
+def setup(settings, health):
+    detector = core.MtcnnDetector(settings.detect_max_side)
+    rules = core.QualityRules(settings.detect_min_face_px, settings.detect_min_confidence)
+    log.info("MTCNN loaded; min face %d px, min confidence %.2f", rules.min_face_px, rules.min_confidence)
+
+    def handle(job: contracts.Job):
+        if job.image is None:
+            raise contracts.JobError(contracts.ErrorCode.BAD_MESSAGE, "detect job without an image")
+        image = imaging.decode_image(job.image)
+        chosen = core.select_faces(job.kind, detector.detect(image), rules)
+        FACES.labels("detector").inc(len(chosen))
+        if not chosen:  # recognition of a photo without faces: nothing to embed
+            return [answer_job(job, Reply(job_id=job.job_id, ok=True, faces=[]))]
+        job.faces = core.faces_for_embedding(image, chosen)
+        job.image = None
+        return [forward(job, contracts.EMBED_QUEUE)]
+
+    return handle, None
+
+
+def main() -> None:
+    service.run("detector", contracts.DETECT_QUEUE, setup)

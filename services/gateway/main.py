@@ -1,0 +1,57 @@
+"""Gateway service: the HTTP API, served by gunicorn (threads, one process).
+
+One process with many threads: each process owns one broker connection (its
+pipeline I/O thread) and its own Prometheus registry. Scale the gateway by
+running more copies behind a load balancer, not more processes per copy.
+"""
+from __future__ import annotations
+
+import logging
+
+from gunicorn.app.base import BaseApplication
+
+from services.gateway.api import create_app
+from services.gateway.pipeline import PipelineClient
+from shared import config, logs
+from shared.storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+def build_app(settings):
+    storage = Storage(settings.mongo_uri, settings.mongo_db)
+    try:
+        storage.ensure_indexes()
+    except Exception as exc:  # noqa: BLE001 - start anyway; /readyz reports the database
+        log.warning("could not create indexes now (%s); the matcher creates them too", exc)
+    pipeline = PipelineClient(settings).start(wait_seconds=10)
+    return create_app(settings, pipeline, storage)
+
+
+class GatewayServer(BaseApplication):
+    def __init__(self, settings):
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self):
+        self.cfg.set("bind", f"{self.settings.gateway_host}:{self.settings.gateway_port}")
+        self.cfg.set("workers", 1)
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("threads", self.settings.gateway_threads)
+        self.cfg.set("timeout", 120)
+        self.cfg.set("graceful_timeout", 30)
+        self.cfg.set("accesslog", "-")
+        self.cfg.set("loglevel", self.settings.log_level.lower())
+
+    def load(self):
+        # Runs in the worker process, after the fork: the broker connection and
+        # its thread are created where they are used.
+        logs.setup("gateway", self.settings.log_level, self.settings.log_format)
+        return build_app(self.settings)
+
+
+def main() -> None:
+    settings = config.load()
+    logs.setup("gateway", settings.log_level, settings.log_format)
+    log.info("gateway listening on http://%s:%d", settings.gateway_host, settings.gateway_port)
+    GatewayServer(settings).run()

@@ -1,0 +1,110 @@
+"""Matcher service: vectors in, answer out (faces.match -> reply queue).
+
+Recognition searches the in-memory gallery; enrollment stores the vector in
+MongoDB and announces it on the ``gallery.changes`` fanout exchange, which every
+matcher copy (this one included) applies to its gallery.
+"""
+from __future__ import annotations
+
+import logging
+
+from services.matcher import core
+from services.matcher.gallery import Gallery
+from shared import contracts, service
+from shared.broker import Outgoing, answer_job
+from shared.contracts import ENROLL, ErrorCode, GalleryChange, JobError, Reply
+from shared.metrics import GALLERY_SIZE
+from shared.models import threshold_for
+from shared.storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+class Matcher:
+    def __init__(self, storage: Storage, gallery: Gallery, threshold_override: float | None, top_k: int):
+        self.storage = storage
+        self.gallery = gallery
+        self.threshold_override = threshold_override
+        self.top_k = top_k
+
+    # -- gallery upkeep ------------------------------------------------------
+    def reload(self) -> None:
+        self.gallery.replace_all(self.storage.iter_faces())
+        self._report_size()
+        log.info("gallery loaded: %d vectors (%s)", self.gallery.size(), ", ".join(self.gallery.models()) or "empty")
+
+    def apply(self, change: GalleryChange) -> None:
+        if change.op == "add":
+            self.gallery.add(change.model, change.face_id, change.rollNo, change.vector)
+        else:
+            self.gallery.remove_person(change.rollNo)
+        self._report_size()
+
+    def _report_size(self) -> None:
+        for model in self.gallery.models():
+            GALLERY_SIZE.labels(model).set(self.gallery.size(model))
+
+    # -- jobs ----------------------------------------------------------------
+    def handle(self, job: contracts.Job):
+        if not job.model or job.faces is None or any(f.vector is None for f in job.faces):
+            raise JobError(ErrorCode.BAD_MESSAGE, "match job without vectors")
+        return self.enroll(job) if job.kind == ENROLL else self.recognize(job)
+
+    def recognize(self, job: contracts.Job):
+        threshold = threshold_for(job.model, self.threshold_override)
+        per_face = [self.gallery.search(job.model, f.vector, self.top_k) for f in job.faces]
+        wanted = core.candidate_roll_nos(per_face)
+        persons = self.storage.get_persons(wanted)
+        gone = wanted - persons.keys()
+        if gone:
+            # Deleted while this copy still held their vectors (its change
+            # message may still be in flight): the database is the truth.
+            for roll_no in gone:
+                self.gallery.remove_person(roll_no)
+            per_face = [self.gallery.search(job.model, f.vector, self.top_k) for f in job.faces]
+            persons.update(self.storage.get_persons(core.candidate_roll_nos(per_face) - persons.keys()))
+        faces = [core.face_result(f, c, persons, threshold) for f, c in zip(job.faces, per_face)]
+        return [answer_job(job, Reply(job_id=job.job_id, ok=True, faces=faces))]
+
+    def enroll(self, job: contracts.Job):
+        info = job.enroll or {}
+        roll_no = info.get("rollNo")
+        if not roll_no or not info.get("photo_hash") or len(job.faces) != 1:
+            raise JobError(ErrorCode.BAD_MESSAGE, "enroll job needs rollNo, photo_hash and exactly one face")
+        if self.storage.get_person(roll_no) is None:
+            raise JobError(ErrorCode.UNKNOWN_PERSON, f"no person with rollNo {roll_no}")
+        vector = job.faces[0].vector
+        face_id, new = self.storage.store_face(job.model, roll_no, info["photo_hash"], vector, info.get("filename", ""))
+        count = self.storage.recount_images(roll_no)
+        change = GalleryChange(op="add", rollNo=roll_no, face_id=face_id, model=job.model, vector=vector)
+        reply = Reply(job_id=job.job_id, ok=True, enrolled={
+            "rollNo": roll_no, "face_id": face_id, "duplicate": not new, "images_count": count, "model": job.model,
+        })
+        return [Outgoing(contracts.GALLERY_EXCHANGE, "", change.to_bytes()), answer_job(job, reply)]
+
+
+def setup(settings, health):
+    storage = Storage(settings.mongo_uri, settings.mongo_db)
+    matcher = Matcher(storage, Gallery(), settings.match_threshold, settings.match_top_k)
+
+    def on_gallery_change(channel, method, props, body):
+        try:
+            matcher.apply(GalleryChange.from_bytes(body))
+        except (JobError, TypeError, ValueError) as exc:
+            log.warning("ignored malformed gallery change: %s", exc)
+
+    def on_connect(channel):
+        """Subscribe to changes first, then load: nothing falls between the two."""
+        health.set_ready("database", False)
+        queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        channel.queue_bind(queue, contracts.GALLERY_EXCHANGE)
+        channel.basic_consume(queue, on_gallery_change, auto_ack=True)
+        storage.ensure_indexes()
+        matcher.reload()
+        health.set_ready("database", True)
+
+    return matcher.handle, on_connect
+
+
+def main() -> None:
+    service.run("matcher", contracts.MATCH_QUEUE, setup, checks=("broker", "database"))

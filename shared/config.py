@@ -1,0 +1,90 @@
+"""All configuration, from environment variables, with documented defaults.
+
+Every service calls :func:`load` once at start. The README's configuration table
+mirrors ``SETTINGS`` below; keep them in step.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+def _default_assets_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "attendance-tracker")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- infrastructure -----------------------------------------------------
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    mongo_db: str = "attendance"
+    # --- gateway ------------------------------------------------------------
+    gateway_host: str = "0.0.0.0"
+    gateway_port: int = 8080
+    max_upload_bytes: int = 10 * 1024 * 1024
+    request_timeout_seconds: float = 30.0
+    gateway_threads: int = 32
+    # --- workers ------------------------------------------------------------
+    health_port: int = 0  # 0: the service's own default (see DEFAULT_HEALTH_PORTS)
+    prefetch: int = 1
+    max_deliveries: int = 3
+    # --- detector -----------------------------------------------------------
+    detect_min_face_px: int = 20
+    detect_min_confidence: float = 0.80
+    detect_max_side: int = 1600
+    # --- embedder -----------------------------------------------------------
+    embedder_model: str = "auto"
+    facenet_h5_path: str = ""  # default: <assets_dir>/facenet_keras.h5
+    keras_facenet_cache: str = "~/.keras-facenet"
+    # --- matcher ------------------------------------------------------------
+    match_threshold: float | None = None  # None: the model's default
+    match_top_k: int = 3
+    # --- misc ---------------------------------------------------------------
+    assets_dir: str = field(default_factory=_default_assets_dir)
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    @property
+    def facenet_h5(self) -> str:
+        return self.facenet_h5_path or str(Path(self.assets_dir) / "facenet_keras.h5")
+
+
+# The HTTP port for /healthz, /readyz and /metrics of each worker kind when
+# HEALTH_PORT is not set. Distinct so that one of each runs on one host.
+DEFAULT_HEALTH_PORTS = {"detector": 9101, "embedder": 9102, "matcher": 9103}
+
+
+def _convert(raw: str, typ: str):
+    if typ in ("int",):
+        return int(raw)
+    if typ in ("float",):
+        return float(raw)
+    if typ == "float | None":
+        return float(raw) if raw.strip() else None
+    return raw
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``).
+
+    Each field ``foo_bar`` is read from ``FOO_BAR``. A malformed value raises
+    ``ValueError`` naming the variable, so a typo fails at start, not mid-job.
+    """
+    env = os.environ if environ is None else environ
+    values = {}
+    for f in fields(Settings):
+        name = f.name.upper()
+        if name in env:
+            try:
+                values[f.name] = _convert(env[name], str(f.type))
+            except ValueError as exc:
+                raise ValueError(f"environment variable {name}={env[name]!r}: {exc}") from None
+    settings = Settings(**values)
+    if settings.max_deliveries < 1:
+        raise ValueError("MAX_DELIVERIES must be at least 1")
+    if settings.prefetch < 1:
+        raise ValueError("PREFETCH must be at least 1")
+    return settings
