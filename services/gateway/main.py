@@ -41,6 +41,7 @@ class GatewayServer(BaseApplication):
         self.cfg.set("timeout", 120)
         self.cfg.set("graceful_timeout", 30)
         self.cfg.set("accesslog", "-")
+        self.cfg.set("control_socket_disable", True)  # one per host would clash between copies
         self.cfg.set("loglevel", self.settings.log_level.lower())
 
     def load(self):

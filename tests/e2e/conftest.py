@@ -1,0 +1,78 @@
+"""Fixtures: one real stack per test session (gateway, detector, embedder and
+two matchers on a real RabbitMQ and the real database server), the
+5-celebrity data set, and four of its five people enrolled over HTTP."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.stack import DATASET, Stack
+
+ENROLLED = ["ben_afflek", "elton_john", "jerry_seinfeld", "madonna"]
+HELD_OUT = "mindy_kaling"
+ROLL_NOS = {person: f"CEL{i + 1:03d}" for i, person in enumerate(ENROLLED + [HELD_OUT])}
+
+
+def photos(split: str, person: str) -> list[Path]:
+    return sorted((DATASET / split / person).glob("*.jpg"))
+
+
+def display_name(person: str) -> str:
+    return person.replace("_", " ").title()
+
+
+@pytest.fixture(scope="session")
+def stack():
+    if not (DATASET / "val").is_dir():
+        pytest.fail(f"data set missing at {DATASET}: run scripts/setup.sh")
+    s = Stack()
+    s.create()
+    try:
+        s.start("detector", "detector")
+        s.start("embedder", "embedder")
+        s.start("matcher-a", "matcher")
+        s.start("matcher-b", "matcher")
+        s.start("gateway", "gateway")
+        s.wait_ready()
+        yield s
+    finally:
+        s.destroy()
+
+
+class Api:
+    def __init__(self, base: str):
+        self.base = base.rstrip("/")
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/api/v1{path}"
+
+    def enroll(self, roll_no: str, name: str, files: list[Path], **fields) -> requests.Response:
+        data = {"rollNo": roll_no, "name": name, **fields}
+        uploads = [("images", (p.name, p.read_bytes(), "image/jpeg")) for p in files]
+        return requests.post(self.url("/persons"), data=data, files=uploads, timeout=300)
+
+    def add_images(self, roll_no: str, files: list[tuple[str, bytes]]) -> requests.Response:
+        return requests.post(self.url(f"/persons/{roll_no}/images"),
+                             files=[("images", (n, b, "image/jpeg")) for n, b in files], timeout=120)
+
+    def recognize(self, image: bytes, filename: str = "photo.jpg") -> requests.Response:
+        return requests.post(self.url("/recognize"), files={"image": (filename, image, "image/jpeg")}, timeout=120)
+
+
+@pytest.fixture(scope="session")
+def api(stack) -> Api:
+    return Api(stack.services["gateway"].url)
+
+
+@pytest.fixture(scope="session")
+def enrolled(api) -> dict[str, dict]:
+    """Enroll the four people from their train photos; returns the responses."""
+    out = {}
+    for person in ENROLLED:
+        resp = api.enroll(ROLL_NOS[person], display_name(person), photos("train", person),
+                          fatherName="Father of " + display_name(person), department="CEL", contact="9876543210")
+        assert resp.status_code == 201, resp.text
+        out[person] = resp.json()
+    return out

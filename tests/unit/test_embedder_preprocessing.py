@@ -1,0 +1,33 @@
+import numpy as np
+
+from services.embedder.models import fixed_standardize, l2_normalize, model_input, prewhiten
+from shared.models import MSCELEB_128, SPECS, VGGFACE2_512, threshold_for
+
+
+def test_prewhiten_gives_zero_mean_unit_std():
+    x = prewhiten(np.random.default_rng(0).integers(0, 255, (160, 160, 3)).astype(np.uint8))
+    assert abs(x.mean()) < 1e-4 and abs(x.std() - 1) < 1e-3
+
+
+def test_fixed_standardization_maps_to_minus_one_one():
+    x = fixed_standardize(np.array([[[0, 127.5, 255]]]))
+    assert np.allclose(x, [[[-1, 0, 1]]])
+
+
+def test_each_model_gets_its_own_standardisation():
+    crop = np.full((100, 100, 3), 200, np.uint8)
+    a = model_input(crop, [20, 20, 60, 60], SPECS[VGGFACE2_512])
+    b = model_input(crop, [20, 20, 60, 60], SPECS[MSCELEB_128])
+    assert a.shape == b.shape == (160, 160, 3)
+    assert np.allclose(a, (200 - 127.5) / 127.5)
+    assert np.allclose(b, 0)  # a flat image prewhitens to zero
+
+
+def test_l2_normalize():
+    v = l2_normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    assert np.allclose(v[0], [0.6, 0.8]) and np.all(np.isfinite(v))
+
+
+def test_threshold_override_and_defaults():
+    assert threshold_for(MSCELEB_128, None) == SPECS[MSCELEB_128].default_threshold
+    assert threshold_for(MSCELEB_128, 0.9) == 0.9
