@@ -21,7 +21,8 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
 fi
 
 stamp="$VENV/.requirements.sha256"
-want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" | sha256sum | cut -d' ' -f1)"
+# requirements.txt pulls in services/*/requirements.txt: hash them all.
+want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT"/services/*/requirements.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$PY" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing Python packages into $VENV"
   python3 -m venv "$VENV"

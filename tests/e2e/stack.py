@@ -119,6 +119,10 @@ class Stack:
             raise RuntimeError("not ready: " + ", ".join(
                 f"{n}:\n{self.services[n].log_tail()}" for n in pending))
 
+    def retire(self, name: str) -> None:
+        """Stop a service a test is done with and forget it."""
+        self.services.pop(name).stop()
+
     def stop_all(self) -> None:
         for service in self.services.values():
             if service.proc.poll() is None:
