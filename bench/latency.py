@@ -1,0 +1,102 @@
+"""End-to-end latency of the pipeline, measured through HTTP on a real stack.
+
+Starts its own stack (gateway, detector, embedder, matcher on the local RabbitMQ
+and database, like the end-to-end tests), enrolls four of the five people of the
+5-celebrity data set from their train photos, then
+
+* recognizes each of the 25 val photos one at a time (latency per call),
+* recognizes them again with 8 concurrent clients (throughput),
+
+prints the figures and writes bench/reports/latency.json.
+
+    .venv/bin/python bench/latency.py [--embedders N]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.conftest import ENROLLED, ROLL_NOS, Api, display_name, photos  # noqa: E402
+from tests.e2e.stack import DATASET, Stack  # noqa: E402
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--embedders", type=int, default=1)
+    args = parser.parse_args()
+    stack = Stack()
+    stack.create()
+    try:
+        stack.start("detector", "detector")
+        for i in range(args.embedders):
+            stack.start(f"embedder-{i}", "embedder")
+        stack.start("matcher", "matcher")
+        gateway = stack.start("gateway", "gateway")
+        stack.wait_ready()
+        api = Api(gateway.url)
+
+        enroll_started = time.time()
+        train_photos = 0
+        for person in ENROLLED:
+            files = photos("train", person)
+            train_photos += len(files)
+            assert api.enroll(ROLL_NOS[person], display_name(person), files).status_code == 201
+        enroll_seconds = time.time() - enroll_started
+
+        val = [p for person in ENROLLED + ["mindy_kaling"] for p in photos("val", person)]
+        api.recognize(val[0].read_bytes())  # warm-up: first TensorFlow calls are slow
+        latencies = []
+        for path in val:
+            data = path.read_bytes()
+            t0 = time.perf_counter()
+            resp = api.recognize(data)
+            latencies.append(time.perf_counter() - t0)
+            assert resp.status_code == 200
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = list(pool.map(lambda p: api.recognize(p.read_bytes()).status_code, val * 2))
+        concurrent_seconds = time.perf_counter() - t0
+        assert set(codes) == {200}
+
+        report = {
+            "data": f"{DATASET}: {train_photos} train photos of 4 people enrolled, {len(val)} val photos recognized",
+            "embedders": args.embedders,
+            "enroll_seconds_total": round(enroll_seconds, 2),
+            "enroll_seconds_per_photo": round(enroll_seconds / train_photos, 3),
+            "recognize_latency_seconds": {
+                "median": round(statistics.median(latencies), 3),
+                "p90": round(percentile(latencies, 0.9), 3),
+                "max": round(max(latencies), 3),
+                "min": round(min(latencies), 3),
+            },
+            "concurrent_8_clients": {
+                "requests": len(codes),
+                "seconds": round(concurrent_seconds, 2),
+                "requests_per_second": round(len(codes) / concurrent_seconds, 2),
+            },
+        }
+    finally:
+        stack.destroy()
+    out = ROOT / "bench" / "reports" / "latency.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    print(f"report written to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
