@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from pathlib import Path
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from services.gateway.attendance_api import attendance_blueprint
 from services.gateway.errors import ApiError, from_pipeline
+from services.gateway.jobs import faces_or_error, recognize_all, run_jobs
 from services.gateway.persons import clean_fields
-from services.gateway.pipeline import PipelineClient, PipelineTimeout, PipelineUnavailable
+from services.gateway.pipeline import PipelineClient, PipelineUnavailable
 from shared import imaging
+from shared.attendance_store import AttendanceStore
 from shared.config import Settings
-from shared.contracts import ENROLL, RECOGNIZE, ErrorCode
+from shared.contracts import ENROLL, ErrorCode
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
 from shared.storage import DuplicatePerson, Storage
 
@@ -34,16 +39,32 @@ REFUSALS = {
 }
 
 
-def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage) -> Flask:
+def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
+               attendance: AttendanceStore) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False
     api = Blueprint("api", __name__, url_prefix="/api/v1")
 
     # -- plumbing ---------------------------------------------------------------
+    indexes_ready = threading.Event()
+
+    def ensure_indexes() -> None:
+        """Create the indexes once the database answers (it may be down at start).
+
+        Until then the API answers 503: the unique indexes carry guarantees
+        (one rollNo, one mark per person per session) that must hold first.
+        """
+        if not indexes_ready.is_set():
+            storage.ensure_indexes()
+            attendance.ensure_indexes()
+            indexes_ready.set()
+
     @app.before_request
     def start_timer():
         g.started = time.monotonic()
+        if request.path.startswith("/api/"):
+            ensure_indexes()
 
     @app.after_request
     def record(response):
@@ -65,20 +86,17 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage) -
         code = (err.name or "error").lower().replace(" ", "_")
         return api_error(ApiError(err.code or 500, code, err.description or err.name))
 
+    @app.errorhandler(PyMongoError)
+    def database_down(err: PyMongoError):
+        if isinstance(err, (ConnectionFailure, ServerSelectionTimeoutError)):
+            log.warning("database unavailable: %s", err)
+            return api_error(ApiError(503, "database_unavailable", "the database is not reachable"))
+        return unexpected(err)
+
     @app.errorhandler(Exception)
     def unexpected(err: Exception):
         log.exception("unhandled error")
         return api_error(ApiError(500, "internal", "internal error; see the gateway's log"))
-
-    def run_pipeline(kind: str, jobs_in: list[tuple[bytes, dict | None]], timeout: float):
-        """Publish every image at once, then collect replies (in order)."""
-        try:
-            submitted = [pipeline.submit(kind, data, timeout, enroll) for data, enroll in jobs_in]
-            return [pipeline.wait(job, fut) for job, fut in submitted]
-        except PipelineUnavailable as exc:
-            raise ApiError(503, "pipeline_unavailable", str(exc)) from None
-        except PipelineTimeout as exc:
-            raise ApiError(504, "pipeline_timeout", str(exc)) from None
 
     def enroll_images(roll_no: str, files) -> list[dict]:
         """Send every usable upload through the pipeline as an enrollment job."""
@@ -97,7 +115,7 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage) -
                 work.append((len(results) - 1, data, {
                     "rollNo": roll_no, "filename": name, "photo_hash": imaging.photo_hash(data)}))
         timeout = settings.request_timeout_seconds + ENROLL_SECONDS_PER_PHOTO * len(work)
-        replies = run_pipeline(ENROLL, [(data, meta) for _, data, meta in work], timeout)
+        replies = run_jobs(pipeline, ENROLL, [(data, meta) for _, data, meta in work], timeout)
         for (index, _, meta), reply in zip(work, replies):
             if reply.ok:
                 entry = {"filename": meta["filename"], "accepted": True, "reason": None}
@@ -136,6 +154,11 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage) -
     @app.get("/readyz")
     def readyz():
         checks = {"broker": pipeline.ready, "database": storage.ping()}
+        if checks["database"]:
+            try:
+                ensure_indexes()
+            except PyMongoError:
+                checks["database"] = False
         return jsonify({"ready": all(checks.values()), "service": "gateway", "checks": checks}), (
             200 if all(checks.values()) else 503)
 
@@ -206,10 +229,9 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage) -
             raise ApiError(400, "empty_image", "the uploaded image is empty")
         if imaging.sniff_format(data) is None:
             raise ApiError(415, ErrorCode.NOT_AN_IMAGE, "not a JPEG or PNG image")
-        (reply,) = run_pipeline(RECOGNIZE, [(data, None)], settings.request_timeout_seconds)
-        if not reply.ok:
-            raise from_pipeline(reply.error)
-        return jsonify({"request_id": reply.job_id, "faces": reply.faces})
+        (reply,) = recognize_all(pipeline, [data], settings.request_timeout_seconds)
+        return jsonify({"request_id": reply.job_id, "faces": faces_or_error(reply)})
 
     app.register_blueprint(api)
+    app.register_blueprint(attendance_blueprint(settings, pipeline, storage, attendance))
     return app

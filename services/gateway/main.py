@@ -13,6 +13,7 @@ from gunicorn.app.base import BaseApplication
 from services.gateway.api import create_app
 from services.gateway.pipeline import PipelineClient
 from shared import config, logs
+from shared.attendance_store import AttendanceStore
 from shared.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -20,12 +21,9 @@ log = logging.getLogger(__name__)
 
 def build_app(settings):
     storage = Storage(settings.mongo_uri, settings.mongo_db)
-    try:
-        storage.ensure_indexes()
-    except Exception as exc:  # noqa: BLE001 - start anyway; /readyz reports the database
-        log.warning("could not create indexes now (%s); the matcher creates them too", exc)
+    attendance = AttendanceStore(storage)
     pipeline = PipelineClient(settings).start(wait_seconds=10)
-    return create_app(settings, pipeline, storage)
+    return create_app(settings, pipeline, storage, attendance)
 
 
 class GatewayServer(BaseApplication):

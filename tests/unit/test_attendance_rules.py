@@ -1,0 +1,98 @@
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+from services.gateway import attendance as rules
+from services.gateway.errors import ApiError
+
+T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
+SESSION = {"_id": "s1", "name": "Maths", "department": "CSD", "roster": ["B", "A", "C"],
+           "starts_at": T0, "ends_at": T0 + dt.timedelta(hours=1), "grace_minutes": 10, "status": "open"}
+
+
+def test_parse_time_accepts_offsets_and_assumes_utc():
+    assert rules.parse_time("2026-11-25T14:30:00+05:30", "x") == T0
+    assert rules.parse_time("2026-11-25T09:00:00Z", "x") == T0
+    assert rules.parse_time("2026-11-25T09:00:00", "x") == T0
+
+
+@pytest.mark.parametrize("value", ["", "tomorrow", "2026-13-40T00:00", 12, None])
+def test_malformed_times_are_400(value):
+    with pytest.raises(ApiError) as err:
+        rules.parse_time(value, "starts_at")
+    assert err.value.status == 400 and "starts_at" in err.value.message
+
+
+def test_date_range_whole_days_inclusive():
+    lo, hi = rules.parse_date_range("2026-11-01", "2026-11-30")
+    assert lo == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
+    assert hi == dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
+    with pytest.raises(ApiError):
+        rules.parse_date_range("2026-11-30", "2026-11-01")
+    with pytest.raises(ApiError):
+        rules.parse_date_range("last week", None)
+
+
+def test_window_present_late_and_refusals():
+    w = rules.window_of(SESSION)
+    assert w.status_at(T0 + dt.timedelta(minutes=10)) == "present"
+    assert w.status_at(T0 + dt.timedelta(minutes=11)) == "late"
+    w.check(T0 + dt.timedelta(minutes=30), force=False)
+    for outside in (T0 - dt.timedelta(minutes=1), T0 + dt.timedelta(hours=2)):
+        with pytest.raises(ApiError) as err:
+            w.check(outside, force=False)
+        assert err.value.status == 409 and "force" in err.value.message
+        w.check(outside, force=True)  # the operator insists
+
+
+def test_classify_faces_dedupes_and_splits():
+    faces = [
+        {"match": {"rollNo": "A", "name": "Ann"}, "similarity": 0.7},
+        {"match": {"rollNo": "A", "name": "Ann"}, "similarity": 0.9},
+        {"match": {"rollNo": "Z", "name": "Zed"}, "similarity": 0.8},
+        {"match": None, "similarity": 0.2},
+        {"match": None, "similarity": None},
+    ]
+    on, off, unknown = rules.classify_faces(faces, {"A", "B"})
+    assert on == [{"rollNo": "A", "name": "Ann", "similarity": 0.9}]
+    assert off == [{"rollNo": "Z", "name": "Zed", "similarity": 0.8}]
+    assert unknown == 2
+
+
+def test_session_report_and_its_csv_agree():
+    marks = [{"rollNo": "A", "status": "present", "marked_at": T0, "similarity": 0.9, "source": "photo"},
+             {"rollNo": "C", "status": "late", "marked_at": T0 + dt.timedelta(minutes=20), "similarity": None,
+              "source": "manual"}]
+    persons = {"A": {"name": "Ann", "department": "CSD"}, "B": {"name": "Bob", "department": "CSD"}}
+    report = rules.session_report(SESSION, persons, marks)
+    assert [r["rollNo"] for r in report["rows"]] == ["A", "B", "C"]
+    assert [r["status"] for r in report["rows"]] == ["present", "absent", "late"]
+    assert report["counts"] == {"present": 1, "late": 1, "absent": 1}
+    assert report["rows"][2]["name"] == "(deleted)"
+    parsed = list(csv.DictReader(io.StringIO(rules.to_csv(report["rows"], rules.SESSION_CSV))))
+    assert [(r["rollNo"], r["status"], r["similarity"]) for r in parsed] == [
+        ("A", "present", "0.9"), ("B", "absent", ""), ("C", "late", "")]
+
+
+def test_person_history_percentage():
+    sessions = [dict(SESSION, _id=f"s{i}", starts_at=T0 + dt.timedelta(days=i)) for i in range(4)]
+    marks = [{"session_id": "s0", "status": "present", "marked_at": T0},
+             {"session_id": "s2", "status": "late", "marked_at": T0}]
+    h = rules.person_history("A", sessions, marks)
+    assert (h["sessions"], h["present"], h["late"], h["absent"], h["percentage"]) == (4, 1, 1, 2, 50.0)
+    assert rules.person_history("A", [], [])["percentage"] is None
+
+
+def test_department_summary_counts_only_sessions_on_each_roster():
+    s1 = dict(SESSION, _id="s1", roster=["A", "B"])
+    s2 = dict(SESSION, _id="s2", roster=["A"])
+    marks = [{"session_id": "s1", "rollNo": "A", "status": "present"},
+             {"session_id": "s2", "rollNo": "A", "status": "late"},
+             {"session_id": "s1", "rollNo": "B", "status": "present"}]
+    out = rules.department_summary("CSD", [s1, s2], [{"rollNo": "A", "name": "Ann"}, {"rollNo": "B", "name": "Bob"}],
+                                   marks)
+    assert out["rows"] == [
+        {"rollNo": "A", "name": "Ann", "sessions": 2, "present": 1, "late": 1, "absent": 0, "percentage": 100.0},
+        {"rollNo": "B", "name": "Bob", "sessions": 1, "present": 1, "late": 0, "absent": 0, "percentage": 100.0}]
