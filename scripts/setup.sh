@@ -22,7 +22,7 @@ fi
 
 stamp="$VENV/.requirements.sha256"
 # requirements.txt pulls in services/*/requirements.txt: hash them all.
-want="$(cat "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT"/services/*/requirements.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT"/services/*/requirements.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$PY" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing Python packages into $VENV"
   python3 -m venv "$VENV"

@@ -1,0 +1,1 @@
+"""``attendance``: the command-line tool of the Attendance Tracker (talks HTTP to the gateway)."""
