@@ -14,7 +14,6 @@ prints the figures and writes bench/reports/latency.json.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.e2e.conftest import ENROLLED, ROLL_NOS, Api, display_name, photos  # noqa: E402
+from bench.report import write_report  # noqa: E402
 from tests.e2e.stack import DATASET, Stack  # noqa: E402
 
 
@@ -91,11 +91,7 @@ def main() -> None:
         }
     finally:
         stack.destroy()
-    out = ROOT / "bench" / "reports" / "latency.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
-    print(f"report written to {out.relative_to(ROOT)}")
+    write_report("latency", report)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ sides. Prints the figures and writes bench/reports/threshold-<model>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import write_report  # noqa: E402
 from services.detector.core import MtcnnDetector, QualityRules, faces_for_embedding  # noqa: E402
 from services.embedder.models import Embedder, load_model  # noqa: E402
 from shared import config, imaging  # noqa: E402
@@ -111,11 +111,7 @@ def main() -> None:
         },
         "seconds": round(time.time() - started, 1),
     }
-    out = ROOT / "bench" / "reports" / f"threshold-{spec.name}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
-    print(f"report written to {out.relative_to(ROOT)}")
+    write_report(f"threshold-{spec.name}", report)
 
 
 if __name__ == "__main__":
