@@ -25,6 +25,7 @@ unit: setup     ## unit tests only (no broker, no database, no models)
 e2e: infra      ## end-to-end tests only
 	$(PY) -m pytest tests/e2e
 
-bench: infra    ## benchmarks: threshold choice and recognize latency (reports in bench/reports/)
+bench: infra    ## benchmarks: threshold choice, latency, reports at scale (reports in bench/reports/)
 	$(PY) bench/threshold.py
 	$(PY) bench/latency.py
+	$(PY) bench/reports_at_scale.py

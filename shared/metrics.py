@@ -21,6 +21,8 @@ JOB_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 FACES = Counter("attendance_faces_total", "Faces seen by a worker", ["service"])
+EMBEDDING_MODEL = Gauge("attendance_embedding_model_info", "The model this embedder runs (value 1)",
+                        ["model", "dimensions"])
 GALLERY_SIZE = Gauge("attendance_gallery_vectors", "Vectors in this matcher's in-memory gallery", ["model"])
 HTTP_REQUESTS = Counter("attendance_http_requests_total", "Gateway HTTP requests", ["method", "endpoint", "status"])
 HTTP_SECONDS = Histogram(

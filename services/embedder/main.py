@@ -7,7 +7,7 @@ from services.embedder.models import Embedder, load_model
 from shared import contracts, service
 from shared.broker import forward
 from shared.contracts import decode_array
-from shared.metrics import FACES
+from shared.metrics import EMBEDDING_MODEL, FACES
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 def setup(settings, health):
     model, spec = load_model(settings.embedder_model, settings.facenet_h5, settings.keras_facenet_cache)
     embedder = Embedder(model, spec)
+    EMBEDDING_MODEL.labels(spec.name, str(spec.dimensions)).set(1)
     log.info("embedding model %s (%d-d) ready (EMBEDDER_MODEL=%s)", spec.name, spec.dimensions, settings.embedder_model)
 
     def handle(job: contracts.Job):

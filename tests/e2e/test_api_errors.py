@@ -21,6 +21,11 @@ def test_root_paths(api, stack):
         ready = requests.get(service.url + "/readyz", timeout=5)
         assert ready.status_code == 200 and ready.json()["ready"] is True
         assert "attendance_" in requests.get(service.url + "/metrics", timeout=5).text
+    embedder = next(s for n, s in stack.services.items() if n.startswith("embedder"))
+    model_line = [line for line in requests.get(embedder.url + "/metrics", timeout=5).text.splitlines()
+                  if line.startswith("attendance_embedding_model_info{")]
+    assert len(model_line) == 1 and model_line[0].endswith(" 1.0")
+    print("\nembedder reports: " + model_line[0])
     console = requests.get(api.base + "/", timeout=5)
     assert console.status_code == 200 and "<form" in console.text and "api/v1/recognize" in console.text
 
