@@ -84,8 +84,8 @@ class Outgoing:
     correlation_id: str | None = None
     reply_to: str | None = None
     # Replies go to a gateway's private queue that may be gone (gateway
-    # restarted): such a reply is dropped, not an error. Everything else must
-    # reach a queue, or the job is not acked.
+    # restarted): the broker drops such a reply, which is fine. Everything else
+    # must reach a queue (or publish raises and the job is not acked).
     mandatory: bool = True
 
 
@@ -94,13 +94,13 @@ def forward(job: Job, queue: str) -> Outgoing:
     return Outgoing("", queue, job.to_bytes(), job.correlation_id, job.reply_to)
 
 
-def answer(job_id: str, reply_to: str, correlation_id: str, reply: Reply) -> Outgoing:
+def answer(reply_to: str, correlation_id: str, reply: Reply) -> Outgoing:
     """The reply to the waiting gateway."""
     return Outgoing("", reply_to, reply.to_bytes(), correlation_id, mandatory=False)
 
 
 def answer_job(job: Job, reply: Reply) -> Outgoing:
-    return answer(job.job_id, job.reply_to, job.correlation_id, reply)
+    return answer(job.reply_to, job.correlation_id, reply)
 
 
 def publish(channel, out: Outgoing, headers: dict | None = None) -> None:
@@ -116,12 +116,7 @@ def publish(channel, out: Outgoing, headers: dict | None = None) -> None:
         reply_to=out.reply_to,
         headers=headers,
     )
-    try:
-        channel.basic_publish(out.exchange, out.routing_key, out.body, props, mandatory=out.mandatory)
-    except pika.exceptions.UnroutableError:
-        if out.mandatory:
-            raise
-        log.info("reply to %s dropped: its queue is gone (gateway restarted?)", out.routing_key)
+    channel.basic_publish(out.exchange, out.routing_key, out.body, props, mandatory=out.mandatory)
 
 
 Handler = Callable[[Job], Iterable[Outgoing]]
@@ -161,7 +156,7 @@ class Worker:
             log.warning("cannot answer job %s (%s): no reply_to", job_id, code)
             return
         reply = Reply.failure(job_id, code, message)
-        publish(channel, answer(job_id, props.reply_to, props.correlation_id, reply))
+        publish(channel, answer(props.reply_to, props.correlation_id, reply))
 
     def on_message(self, channel, method, props, body: bytes) -> None:
         started = time.monotonic()

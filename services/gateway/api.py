@@ -1,4 +1,5 @@
-"""The gateway's HTTP API (DESIGN.md, "HTTP contract (v1)") and web console."""
+"""The gateway's Flask app: plumbing (errors, metrics, indexes), root paths and
+the web console. The API itself is in persons_api.py and attendance_api.py."""
 from __future__ import annotations
 
 import logging
@@ -6,37 +7,22 @@ import threading
 import time
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from services.gateway.attendance_api import attendance_blueprint
-from services.gateway.errors import ApiError, from_pipeline
-from services.gateway.jobs import faces_or_error, recognize_all, run_jobs
-from services.gateway.persons import clean_fields
-from services.gateway.pipeline import PipelineClient, PipelineUnavailable
-from shared import imaging
+from services.gateway.errors import ApiError
+from services.gateway.persons_api import persons_blueprint
+from services.gateway.pipeline import PipelineClient
 from shared.attendance_store import AttendanceStore
 from shared.config import Settings
-from shared.contracts import ENROLL, ErrorCode
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
-from shared.storage import DuplicatePerson, Storage
+from shared.storage import Storage
 
 log = logging.getLogger(__name__)
 
 CONSOLE = Path(__file__).with_name("console.html")
-# Enrollment of many photos waits longer: the pipeline handles them one by one
-# per worker copy.
-ENROLL_SECONDS_PER_PHOTO = 2.0
-
-# Why a photo was refused, in words an operator understands.
-REFUSALS = {
-    ErrorCode.NO_FACE: "no face",
-    ErrorCode.MULTIPLE_FACES: "several faces",
-    ErrorCode.FACE_TOO_SMALL: "face too small",
-    ErrorCode.NOT_AN_IMAGE: "not an image",
-    ErrorCode.IMAGE_TOO_LARGE: "image too large",
-}
 
 
 def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
@@ -44,7 +30,6 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False
-    api = Blueprint("api", __name__, url_prefix="/api/v1")
 
     # -- plumbing ---------------------------------------------------------------
     indexes_ready = threading.Event()
@@ -98,50 +83,6 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
         log.exception("unhandled error")
         return api_error(ApiError(500, "internal", "internal error; see the gateway's log"))
 
-    def enroll_images(roll_no: str, files) -> list[dict]:
-        """Send every usable upload through the pipeline as an enrollment job."""
-        results: list[dict | None] = []
-        work: list[tuple[int, bytes, dict]] = []
-        for f in files:
-            data = f.read()
-            name = f.filename or "unnamed"
-            if not data:
-                results.append({"filename": name, "accepted": False, "reason": "empty file", "code": "empty"})
-            elif imaging.sniff_format(data) is None:
-                results.append({"filename": name, "accepted": False, "reason": "not an image",
-                                "code": ErrorCode.NOT_AN_IMAGE})
-            else:
-                results.append(None)
-                work.append((len(results) - 1, data, {
-                    "rollNo": roll_no, "filename": name, "photo_hash": imaging.photo_hash(data)}))
-        timeout = settings.request_timeout_seconds + ENROLL_SECONDS_PER_PHOTO * len(work)
-        replies = run_jobs(pipeline, ENROLL, [(data, meta) for _, data, meta in work], timeout)
-        for (index, _, meta), reply in zip(work, replies):
-            if reply.ok:
-                entry = {"filename": meta["filename"], "accepted": True, "reason": None}
-                if reply.enrolled and reply.enrolled.get("duplicate"):
-                    entry["reason"] = "already enrolled (same photo)"
-            else:
-                code = reply.error.get("code")
-                if code not in REFUSALS:  # not about the photo: the request failed
-                    raise from_pipeline(reply.error)
-                entry = {"filename": meta["filename"], "accepted": False, "reason": REFUSALS[code],
-                         "code": code, "detail": reply.error.get("message")}
-            results[index] = entry
-        return results
-
-    def uploaded_images():
-        files = [f for f in request.files.getlist("images") if f]
-        if not files:
-            raise ApiError(400, "missing_images", "send one or more photos as multipart field 'images'")
-        return files
-
-    def person_or_404(roll_no: str) -> dict:
-        person = storage.get_person(roll_no)
-        if person is None:
-            raise ApiError(404, "unknown_person", f"no person with rollNo {roll_no}")
-        return person
-
     # -- root paths -------------------------------------------------------------
     @app.get("/")
     def console():
@@ -167,71 +108,6 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
         body, ctype = metrics_payload()
         return Response(body, content_type=ctype)
 
-    # -- persons ----------------------------------------------------------------
-    @api.post("/persons")
-    def create_person():
-        fields = clean_fields(request.form.to_dict(), creating=True)
-        files = uploaded_images()
-        try:
-            storage.create_person(fields)
-        except DuplicatePerson:
-            raise ApiError(409, "duplicate_rollNo", f"a person with rollNo {fields['rollNo']} exists") from None
-        try:
-            images = enroll_images(fields["rollNo"], files)
-        except ApiError as err:
-            if err.status in (503, 504) and storage.get_person(fields["rollNo"])["images_count"] == 0:
-                storage.delete_person(fields["rollNo"])  # nothing enrolled: leave no half-made person
-            raise
-        return jsonify({"person": person_or_404(fields["rollNo"]), "images": images}), 201
-
-    @api.get("/persons")
-    def list_persons():
-        return jsonify({"persons": storage.list_persons(request.args.get("department") or None)})
-
-    @api.get("/persons/<roll_no>")
-    def get_person(roll_no):
-        return jsonify(person_or_404(roll_no))
-
-    @api.patch("/persons/<roll_no>")
-    def update_person(roll_no):
-        person_or_404(roll_no)
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or not body:
-            raise ApiError(400, "bad_json", "send a JSON object with the fields to change")
-        return jsonify(storage.update_person(roll_no, clean_fields(body, creating=False)))
-
-    @api.delete("/persons/<roll_no>")
-    def delete_person(roll_no):
-        person_or_404(roll_no)
-        storage.delete_person(roll_no)
-        try:
-            pipeline.announce_removal(roll_no)
-        except PipelineUnavailable:
-            # Stored vectors are gone; matchers also drop people they cannot
-            # find in the database, so a missed announcement is not a leak.
-            log.warning("could not announce removal of %s; matchers will drop it on next sight", roll_no)
-        return Response(status=204)
-
-    @api.post("/persons/<roll_no>/images")
-    def add_images(roll_no):
-        person_or_404(roll_no)
-        images = enroll_images(roll_no, uploaded_images())
-        return jsonify({"person": person_or_404(roll_no), "images": images}), 201
-
-    # -- recognition ------------------------------------------------------------
-    @api.post("/recognize")
-    def recognize():
-        upload = request.files.get("image")
-        if upload is None:
-            raise ApiError(400, "missing_image", "send the photo as multipart field 'image'")
-        data = upload.read()
-        if not data:
-            raise ApiError(400, "empty_image", "the uploaded image is empty")
-        if imaging.sniff_format(data) is None:
-            raise ApiError(415, ErrorCode.NOT_AN_IMAGE, "not a JPEG or PNG image")
-        (reply,) = recognize_all(pipeline, [data], settings.request_timeout_seconds)
-        return jsonify({"request_id": reply.job_id, "faces": faces_or_error(reply)})
-
-    app.register_blueprint(api)
+    app.register_blueprint(persons_blueprint(settings, pipeline, storage))
     app.register_blueprint(attendance_blueprint(settings, pipeline, storage, attendance))
     return app

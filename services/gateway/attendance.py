@@ -18,6 +18,8 @@ from services.gateway.errors import ApiError
 PRESENT, LATE, ABSENT = "present", "late", "absent"
 MARK_STATUSES = (PRESENT, LATE)
 OPEN, CLOSED = "open", "closed"
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def parse_time(value, field: str) -> dt.datetime:
@@ -89,7 +91,7 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 
 def iso(value: dt.datetime | None) -> str | None:
-    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+    return as_utc(value).isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
 
 
 @dataclass

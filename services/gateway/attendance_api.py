@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from services.gateway import attendance as rules
 from services.gateway.errors import ApiError
+from services.gateway.http import as_bool, csv_response, json_body, operator, text_field, uploaded_images
 from services.gateway.jobs import recognize_all
 from services.gateway.pipeline import PipelineClient
 from shared import imaging
@@ -17,41 +18,6 @@ from shared.contracts import ErrorCode
 from shared.storage import Storage
 
 MAX_GRACE_MINUTES = 24 * 60
-
-
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "send a JSON object")
-    return body
-
-
-def text_field(body: dict, key: str, required: bool = True) -> str | None:
-    value = body.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise ApiError(400, "missing_field", f"{key} is required")
-        return None
-    if not isinstance(value, str):
-        raise ApiError(400, "bad_field", f"{key} must be a string")
-    return value.strip()
-
-
-def operator(body: dict) -> str:
-    """Who makes a change: ``by`` in the body, else the X-Operator header."""
-    by = body.get("by") or request.headers.get("X-Operator")
-    if not by or not str(by).strip():
-        raise ApiError(400, "missing_field", "say who makes the change: 'by' in the body or the X-Operator header")
-    return str(by).strip()
-
-
-def as_bool(value) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def csv_response(text: str, filename: str) -> Response:
-    return Response(text, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: Storage,
@@ -103,7 +69,10 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
 
     @bp.get("/sessions")
     def list_sessions():
-        start, end = rules.parse_date_range(request.args.get("from"), request.args.get("to"))
+        if request.args.get("from") or request.args.get("to"):
+            start, end = rules.parse_date_range(request.args.get("from"), request.args.get("to"))
+        else:  # no range asked for: every session, past and planned
+            start, end = rules.EARLIEST, rules.LATEST
         status = request.args.get("status") or None
         if status not in (None, rules.OPEN, rules.CLOSED):
             raise ApiError(400, "bad_field", "status must be open or closed")
@@ -141,9 +110,7 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
             dt.datetime.now(dt.timezone.utc)
         window = rules.window_of(session)
         window.check(at, force=as_bool(request.form.get("force", "")))
-        files = [f for f in request.files.getlist("images") if f]
-        if not files:
-            raise ApiError(400, "missing_images", "send one or more photos as multipart field 'images'")
+        files = uploaded_images()
 
         photos, work = [], []
         for f in files:

@@ -166,6 +166,9 @@ def test_attendance_errors(api, enrolled):
     assert create(roster=None, department="NO-SUCH-DEPT").json()["error"]["code"] == "empty_roster"
     assert create(grace_minutes=-5).status_code == 400
     assert create(name="").status_code == 400
+    planned = create(name="Next term", starts_at=iso(now + dt.timedelta(days=90)),
+                     ends_at=iso(now + dt.timedelta(days=90, hours=1))).json()["id"]
+    assert planned in [s["id"] for s in requests.get(api.url("/sessions"), timeout=10).json()["sessions"]]
     for path in ("/sessions/nope", "/sessions/nope/report", "/sessions/nope/audit"):
         assert requests.get(api.url(path), timeout=10).json()["error"]["code"] == "unknown_session"
     assert requests.get(api.url("/persons/GHOST-1/report"), timeout=10).status_code == 404

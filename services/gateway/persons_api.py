@@ -1,0 +1,140 @@
+"""HTTP API of persons (enrollment with photos) and recognition (/api/v1)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, jsonify, request
+
+from services.gateway.errors import ApiError, from_pipeline
+from services.gateway.http import uploaded_images
+from services.gateway.jobs import faces_or_error, recognize_all, run_jobs
+from services.gateway.persons import clean_fields
+from services.gateway.pipeline import PipelineClient, PipelineUnavailable
+from shared import imaging
+from shared.config import Settings
+from shared.contracts import ENROLL, ErrorCode
+from shared.storage import DuplicatePerson, Storage
+
+log = logging.getLogger(__name__)
+
+# Enrollment of many photos waits longer: the pipeline handles them one by one
+# per worker copy.
+ENROLL_SECONDS_PER_PHOTO = 2.0
+
+# Why a photo was refused, in words an operator understands.
+REFUSALS = {
+    ErrorCode.NO_FACE: "no face",
+    ErrorCode.MULTIPLE_FACES: "several faces",
+    ErrorCode.FACE_TOO_SMALL: "face too small",
+    ErrorCode.NOT_AN_IMAGE: "not an image",
+    ErrorCode.IMAGE_TOO_LARGE: "image too large",
+}
+
+
+def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Storage) -> Blueprint:
+    bp = Blueprint("persons", __name__, url_prefix="/api/v1")
+
+    def enroll_images(roll_no: str, files) -> list[dict]:
+        """Send every usable upload through the pipeline as an enrollment job."""
+        results: list[dict | None] = []
+        work: list[tuple[int, bytes, dict]] = []
+        for f in files:
+            data = f.read()
+            name = f.filename or "unnamed"
+            if not data:
+                results.append({"filename": name, "accepted": False, "reason": "empty file", "code": "empty"})
+            elif imaging.sniff_format(data) is None:
+                results.append({"filename": name, "accepted": False, "reason": "not an image",
+                                "code": ErrorCode.NOT_AN_IMAGE})
+            else:
+                results.append(None)
+                work.append((len(results) - 1, data, {
+                    "rollNo": roll_no, "filename": name, "photo_hash": imaging.photo_hash(data)}))
+        timeout = settings.request_timeout_seconds + ENROLL_SECONDS_PER_PHOTO * len(work)
+        replies = run_jobs(pipeline, ENROLL, [(data, meta) for _, data, meta in work], timeout)
+        for (index, _, meta), reply in zip(work, replies):
+            if reply.ok:
+                entry = {"filename": meta["filename"], "accepted": True, "reason": None}
+                if reply.enrolled and reply.enrolled.get("duplicate"):
+                    entry["reason"] = "already enrolled (same photo)"
+            else:
+                code = reply.error.get("code")
+                if code not in REFUSALS:  # not about the photo: the request failed
+                    raise from_pipeline(reply.error)
+                entry = {"filename": meta["filename"], "accepted": False, "reason": REFUSALS[code],
+                         "code": code, "detail": reply.error.get("message")}
+            results[index] = entry
+        return results
+
+    def person_or_404(roll_no: str) -> dict:
+        person = storage.get_person(roll_no)
+        if person is None:
+            raise ApiError(404, "unknown_person", f"no person with rollNo {roll_no}")
+        return person
+
+    # -- persons ----------------------------------------------------------------
+    @bp.post("/persons")
+    def create_person():
+        fields = clean_fields(request.form.to_dict(), creating=True)
+        files = uploaded_images()
+        try:
+            storage.create_person(fields)
+        except DuplicatePerson:
+            raise ApiError(409, "duplicate_rollNo", f"a person with rollNo {fields['rollNo']} exists") from None
+        try:
+            images = enroll_images(fields["rollNo"], files)
+        except ApiError as err:
+            if err.status in (503, 504) and storage.get_person(fields["rollNo"])["images_count"] == 0:
+                storage.delete_person(fields["rollNo"])  # nothing enrolled: leave no half-made person
+            raise
+        return jsonify({"person": person_or_404(fields["rollNo"]), "images": images}), 201
+
+    @bp.get("/persons")
+    def list_persons():
+        return jsonify({"persons": storage.list_persons(request.args.get("department") or None)})
+
+    @bp.get("/persons/<roll_no>")
+    def get_person(roll_no):
+        return jsonify(person_or_404(roll_no))
+
+    @bp.patch("/persons/<roll_no>")
+    def update_person(roll_no):
+        person_or_404(roll_no)
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not body:
+            raise ApiError(400, "bad_json", "send a JSON object with the fields to change")
+        return jsonify(storage.update_person(roll_no, clean_fields(body, creating=False)))
+
+    @bp.delete("/persons/<roll_no>")
+    def delete_person(roll_no):
+        person_or_404(roll_no)
+        storage.delete_person(roll_no)
+        try:
+            pipeline.announce_removal(roll_no)
+        except PipelineUnavailable:
+            # Stored vectors are gone; matchers also drop people they cannot
+            # find in the database, so a missed announcement is not a leak.
+            log.warning("could not announce removal of %s; matchers will drop it on next sight", roll_no)
+        return Response(status=204)
+
+    @bp.post("/persons/<roll_no>/images")
+    def add_images(roll_no):
+        person_or_404(roll_no)
+        images = enroll_images(roll_no, uploaded_images())
+        return jsonify({"person": person_or_404(roll_no), "images": images}), 201
+
+    # -- recognition ------------------------------------------------------------
+    @bp.post("/recognize")
+    def recognize():
+        upload = request.files.get("image")
+        if upload is None:
+            raise ApiError(400, "missing_image", "send the photo as multipart field 'image'")
+        data = upload.read()
+        if not data:
+            raise ApiError(400, "empty_image", "the uploaded image is empty")
+        if imaging.sniff_format(data) is None:
+            raise ApiError(415, ErrorCode.NOT_AN_IMAGE, "not a JPEG or PNG image")
+        (reply,) = recognize_all(pipeline, [data], settings.request_timeout_seconds)
+        return jsonify({"request_id": reply.job_id, "faces": faces_or_error(reply)})
+
+    return bp
