@@ -25,6 +25,34 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def header_dimensions(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's IHDR or a JPEG's SOF marker, without decoding.
+
+    None when the header cannot be read (the decoder then has the last word).
+    """
+    if data.startswith(PNG_MAGIC) and len(data) >= 24 and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(JPEG_MAGIC):
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                return None
+            marker = data[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            if marker in (0x01, *range(0xD0, 0xDA)):  # markers without a length
+                i += 2
+                continue
+            length = int.from_bytes(data[i + 2:i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                height = int.from_bytes(data[i + 5:i + 7], "big")
+                width = int.from_bytes(data[i + 7:i + 9], "big")
+                return width, height
+            i += 2 + length
+    return None
+
+
 def photo_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -35,6 +63,11 @@ def decode_image(data: bytes) -> np.ndarray:
         raise JobError(ErrorCode.NOT_AN_IMAGE, "the upload is empty")
     if sniff_format(data) is None:
         raise JobError(ErrorCode.NOT_AN_IMAGE, "not a JPEG or PNG image")
+    size = header_dimensions(data)
+    if size and size[0] * size[1] > MAX_PIXELS:
+        # Checked before decoding: a small file can declare a gigapixel image.
+        raise JobError(ErrorCode.IMAGE_TOO_LARGE,
+                       f"the image is {size[0]}x{size[1]} pixels; at most {MAX_PIXELS} are accepted")
     buf = np.frombuffer(data, dtype=np.uint8)
     bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if bgr is None or bgr.size == 0:

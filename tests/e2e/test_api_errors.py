@@ -43,6 +43,17 @@ def test_huge_upload_is_413(api):
     assert error_of(resp, 413)["code"] == "too_large"
 
 
+def test_decompression_bomb_is_413_and_the_detector_survives(api, stack):
+    """A 200-byte PNG that declares 100000 x 100000 pixels."""
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    bomb = imaging.PNG_MAGIC + struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + \
+        struct.pack(">I", zlib.crc32(b"IHDR" + ihdr)) + bytes(100)
+    assert error_of(api.recognize(bomb, "bomb.png"), 413)["code"] == "image_too_large"
+    assert stack.services["detector"].ready()
+
+
 def test_photo_without_a_face_gives_no_faces(api):
     empty = np.full((240, 320, 3), 180, np.uint8)
     resp = api.recognize(imaging.encode_jpeg(empty))

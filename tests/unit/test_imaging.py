@@ -63,3 +63,23 @@ def test_side_by_side_pads_to_the_taller_image():
     out = imaging.side_by_side(np.ones((10, 5, 3), np.uint8), np.ones((20, 7, 3), np.uint8))
     assert out.shape == (20, 12, 3)
     assert out[15, 0, 0] == 0 and out[15, 6, 0] == 1
+
+
+def test_header_dimensions_of_real_encodings():
+    img = gradient(37, 53)
+    assert imaging.header_dimensions(imaging.encode_jpeg(img)) == (53, 37)
+    import cv2
+    ok, png = cv2.imencode(".png", img)
+    assert imaging.header_dimensions(png.tobytes()) == (53, 37)
+    assert imaging.header_dimensions(b"\xff\xd8\xff") is None
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    import struct
+    import zlib
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    bomb = imaging.PNG_MAGIC + chunk + b"\x00" * 100
+    with pytest.raises(JobError) as err:
+        imaging.decode_image(bomb)
+    assert err.value.code == ErrorCode.IMAGE_TOO_LARGE and "100000x100000" in err.value.message
