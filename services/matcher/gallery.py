@@ -23,8 +23,8 @@ class Gallery:
         self._lock = threading.Lock()
         # model -> face_id -> (rollNo, vector)
         self._faces: dict[str, dict[str, tuple[str, np.ndarray]]] = {}
-        # model -> (rollNos, matrix), rebuilt lazily after a change
-        self._index: dict[str, tuple[list[str], np.ndarray]] = {}
+        # model -> (people, row owners, matrix), rebuilt lazily after a change
+        self._index: dict[str, tuple[list[str], np.ndarray, np.ndarray]] = {}
 
     def add(self, model: str, face_id: str, roll_no: str, vector) -> None:
         vec = np.asarray(vector, dtype=np.float32)
@@ -63,28 +63,30 @@ class Gallery:
         with self._lock:
             return list(self._faces)
 
-    def _matrix(self, model: str) -> tuple[list[str], np.ndarray]:
+    def _matrix(self, model: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """(people, person index of each row, matrix), rebuilt after a change."""
         with self._lock:
             if model not in self._index:
-                faces = self._faces.get(model, {})
-                rolls = [r for r, _ in faces.values()]
-                dim = next(iter(faces.values()))[1].shape[0] if faces else 0
-                matrix = np.stack([v for _, v in faces.values()]) if faces else np.zeros((0, dim), np.float32)
-                self._index[model] = (rolls, matrix)
+                faces = list(self._faces.get(model, {}).values())
+                people = sorted({r for r, _ in faces})
+                position = {r: i for i, r in enumerate(people)}
+                owner = np.array([position[r] for r, _ in faces], dtype=np.int64)
+                matrix = np.stack([v for _, v in faces]) if faces else np.zeros((0, 0), np.float32)
+                self._index[model] = (people, owner, matrix)
             return self._index[model]
 
     def search(self, model: str, vector, top_k: int) -> list[Candidate]:
         """The ``top_k`` nearest people, best first, whatever their similarity."""
-        rolls, matrix = self._matrix(model)
-        if not rolls:
+        people, owner, matrix = self._matrix(model)
+        if not people:
             return []
         sims = matrix @ np.asarray(vector, dtype=np.float32)
-        best: dict[str, float] = {}
-        for roll, sim in zip(rolls, sims.tolist()):
-            if sim > best.get(roll, -2.0):
-                best[roll] = sim
-        ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:top_k]
-        return [Candidate(r, round(float(s), 4)) for r, s in ranked]
+        best = np.full(len(people), -np.inf, dtype=np.float32)
+        np.maximum.at(best, owner, sims)  # each person's best vector
+        k = min(top_k, len(people))
+        top = np.argpartition(-best, k - 1)[:k]
+        top = top[np.argsort(-best[top], kind="stable")]
+        return [Candidate(people[i], round(float(best[i]), 4)) for i in top]
 
 
 def decide(candidates: list[Candidate], threshold: float) -> Candidate | None:

@@ -19,6 +19,15 @@ def photos(split: str, person: str) -> list[Path]:
     return sorted((DATASET / split / person).glob("*.jpg"))
 
 
+def largest_face_match(resp) -> str | None:
+    """The rollNo matched to the largest face of a recognize answer (None: unknown)."""
+    assert resp.status_code == 200, resp.text
+    faces = resp.json()["faces"]
+    assert len(faces) >= 1, "no face found"
+    face = max(faces, key=lambda f: f["box"][2] * f["box"][3])
+    return face["match"]["rollNo"] if face["match"] else None
+
+
 def display_name(person: str) -> str:
     return person.replace("_", " ").title()
 

@@ -50,6 +50,12 @@ class Service:
         except requests.RequestException:
             return False
 
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples (all label sets) on /metrics."""
+        text = requests.get(self.url + "/metrics", timeout=5).text
+        return sum(float(line.split()[-1]) for line in text.splitlines()
+                   if line.startswith(name + "{") or line.startswith(name + " "))
+
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 

@@ -7,18 +7,10 @@ import time
 import requests
 
 from shared import imaging
-from tests.e2e.conftest import ENROLLED, HELD_OUT, ROLL_NOS, display_name, photos
+from tests.e2e.conftest import ENROLLED, HELD_OUT, ROLL_NOS, display_name, largest_face_match, photos
 
 RECORD_KEYS = ["rollNo", "name", "fatherName", "department", "contact", "images_count"]
 REASONS = {"no face", "several faces", "face too small", "not an image"}
-
-
-def best_match(resp) -> str | None:
-    assert resp.status_code == 200, resp.text
-    faces = resp.json()["faces"]
-    assert len(faces) >= 1, "no face found"
-    face = max(faces, key=lambda f: f["box"][2] * f["box"][3])
-    return face["match"]["rollNo"] if face["match"] else None
 
 
 def test_enrollment_stores_records_and_counts_accepted_photos(api, enrolled):
@@ -41,13 +33,13 @@ def test_val_photos_come_back_as_the_right_person_or_null(api, enrolled):
     wrong = []
     for person in ENROLLED:
         for path in photos("val", person):
-            got = best_match(api.recognize(path.read_bytes(), path.name))
+            got = largest_face_match(api.recognize(path.read_bytes(), path.name))
             if got == ROLL_NOS[person]:
                 right += 1
             else:
                 wrong.append((person, path.name, got))
     for path in photos("val", HELD_OUT):
-        unknown_null += best_match(api.recognize(path.read_bytes(), path.name)) is None
+        unknown_null += largest_face_match(api.recognize(path.read_bytes(), path.name)) is None
     print(f"\naccuracy: {right}/20 enrolled val photos right; {unknown_null}/5 held-out photos null; wrong: {wrong}")
     assert right >= 19, wrong
     assert unknown_null >= 4
@@ -106,13 +98,11 @@ def test_add_photos_then_update_then_delete_reaches_every_matcher(api, stack, en
     assert patched.status_code == 200 and patched.json()["contact"] == "5550100"
 
     val = photos("val", HELD_OUT)
-    matched = best_match(api.recognize(val[0].read_bytes()))
+    matched = largest_face_match(api.recognize(val[0].read_bytes()))
     assert matched == roll_no
 
     def vectors(matcher: str) -> float:
-        text = requests.get(stack.services[matcher].url + "/metrics", timeout=5).text
-        return sum(float(line.split()[-1]) for line in text.splitlines()
-                   if line.startswith("attendance_gallery_vectors{"))
+        return stack.services[matcher].metric("attendance_gallery_vectors")
 
     before = {m: vectors(m) for m in ("matcher-a", "matcher-b")}
     assert requests.delete(api.url(f"/persons/{roll_no}"), timeout=10).status_code == 204
@@ -126,4 +116,4 @@ def test_add_photos_then_update_then_delete_reaches_every_matcher(api, stack, en
     assert {m: vectors(m) for m in before} == {m: before[m] - accepted for m in before}
     for _ in range(2):  # requests go round-robin over the two matchers
         for path in val:
-            assert best_match(api.recognize(path.read_bytes())) != roll_no
+            assert largest_face_match(api.recognize(path.read_bytes())) != roll_no

@@ -17,14 +17,8 @@ import requests
 
 from shared import contracts
 from shared.contracts import Face, Job, encode_array
-from tests.e2e.conftest import ROLL_NOS, photos
+from tests.e2e.conftest import ROLL_NOS, largest_face_match, photos
 from tests.e2e.stack import rabbitmqctl
-
-
-def match_of(resp):
-    assert resp.status_code == 200, resp.text
-    face = max(resp.json()["faces"], key=lambda f: f["box"][2] * f["box"][3])
-    return face["match"]["rollNo"] if face["match"] else None
 
 
 def test_poison_job_is_retried_a_bounded_number_of_times_then_dead_lettered(stack):
@@ -76,9 +70,7 @@ def test_deadline_gives_504_and_the_late_reply_is_discarded(api, stack, enrolled
         detector.signal(signal.SIGCONT)
 
     def late_replies() -> float:
-        text = requests.get(impatient.url + "/metrics", timeout=5).text
-        return sum(float(line.split()[-1]) for line in text.splitlines()
-                   if line.startswith("attendance_late_replies_total"))
+        return impatient.metric("attendance_late_replies_total")
 
     deadline = time.time() + 20
     while late_replies() < 1 and time.time() < deadline:
@@ -101,7 +93,7 @@ def test_worker_killed_mid_job_loses_nothing(api, stack, enrolled):
     stack.start("embedder-2", "embedder")  # the broker redelivers the job to the new copy
     client.join(timeout=90)
     assert "resp" in result, "the request did not finish"
-    assert match_of(result["resp"]) == ROLL_NOS["jerry_seinfeld"]
+    assert largest_face_match(result["resp"]) == ROLL_NOS["jerry_seinfeld"]
 
 
 def test_broker_restart_is_survived(api, stack, enrolled):
@@ -119,7 +111,7 @@ def test_broker_restart_is_survived(api, stack, enrolled):
         if resp.status_code == 200 or time.time() > deadline:
             break
         time.sleep(1)
-    assert match_of(resp) == ROLL_NOS["madonna"]
+    assert largest_face_match(resp) == ROLL_NOS["madonna"]
 
 
 @pytest.fixture(autouse=True)
