@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Iterator
 
 import requests
+
+from attendance_cli import uploads
 
 
 class ApiFailure(Exception):
@@ -18,10 +21,12 @@ def _files(field: str, paths: list[Path]):
 
 
 class Client:
-    def __init__(self, base_url: str, operator: str | None = None, timeout: float = 600):
+    def __init__(self, base_url: str, operator: str | None = None, timeout: float = 600,
+                 max_request_bytes: int = uploads.DEFAULT_REQUEST_BYTES):
         self.base = base_url.rstrip("/")
         self.operator = operator
         self.timeout = timeout
+        self.max_request_bytes = max_request_bytes
         self.http = requests.Session()
 
     def _call(self, method: str, path: str, **kw) -> requests.Response:
@@ -48,11 +53,53 @@ class Client:
     def text(self, path: str, **kw) -> str:
         return self._call("GET", path, **kw).text
 
+    def _in_batches(self, photos: list[Path],
+                    send: Callable[[list[Path]], dict]) -> Iterator[tuple[list[Path], dict | None]]:
+        """Send ``photos`` in request-sized groups (see ``uploads``), in order.
+
+        Yields ``(group, answer)``; a group the gateway refuses as too large is
+        halved and sent again, and a single photo it refuses yields ``([photo], None)``.
+        """
+        queue = uploads.batches(photos, self.max_request_bytes)
+        while queue:
+            group = queue.pop(0)
+            try:
+                yield group, send(group)
+            except ApiFailure as exc:
+                if exc.status != 413:
+                    raise
+                if len(group) > 1:
+                    queue[:0] = uploads.halves(group)
+                else:
+                    yield group, None
+
     # persons
     def enroll(self, fields: dict, photos: list[Path]) -> dict:
-        return self.json("POST", "/persons", data=fields, files=_files("images", photos))
+        """Create the person with the first group of photos, add the others in
+        further requests; one merged answer, as ``POST /persons`` gives it."""
+        created = False
+
+        def send(group: list[Path]) -> dict:
+            nonlocal created
+            if created:
+                return self._post_photos(fields["rollNo"], group)
+            body = self.json("POST", "/persons", data=fields, files=_files("images", group))
+            created = True
+            return body
+
+        merged = _merged_enrollment(self._in_batches(photos, send))
+        if merged["person"] is None:
+            raise ApiFailure(413, "too_large", f"every photo of {fields['rollNo']} is larger than the gateway "
+                                               "accepts; nothing was enrolled")
+        return merged
 
     def add_photos(self, roll_no: str, photos: list[Path]) -> dict:
+        merged = _merged_enrollment(self._in_batches(photos, lambda group: self._post_photos(roll_no, group)))
+        if merged["person"] is None:  # nothing went through: the record as it stands
+            merged["person"] = self.json("GET", f"/persons/{roll_no}")
+        return merged
+
+    def _post_photos(self, roll_no: str, photos: list[Path]) -> dict:
         return self.json("POST", f"/persons/{roll_no}/images", files=_files("images", photos))
 
     def recognize(self, photo: Path) -> dict:
@@ -62,4 +109,27 @@ class Client:
         data = {"force": "true" if force else "false"}
         if at:
             data["at"] = at
-        return self.json("POST", f"/sessions/{session_id}/checkins", data=data, files=_files("images", photos))
+
+        def send(group: list[Path]) -> dict:
+            return self.json("POST", f"/sessions/{session_id}/checkins", data=data, files=_files("images", group))
+
+        answers = [answer if answer is not None else
+                   {"photos": [{"filename": group[0].name, "error": _TOO_LARGE}]}
+                   for group, answer in self._in_batches(photos, send)]
+        return uploads.merge_checkins(answers)
+
+
+_TOO_LARGE = {"code": "too_large", "message": "the photo is larger than the gateway accepts"}
+
+
+def _merged_enrollment(results) -> dict:
+    """``{"person", "images"}`` from the answers of several enrollment requests."""
+    person, images = None, []
+    for group, answer in results:
+        if answer is None:
+            images.append({"filename": group[0].name, "accepted": False, "reason": "image too large",
+                           "code": _TOO_LARGE["code"], "detail": _TOO_LARGE["message"]})
+        else:
+            person = answer["person"]
+            images += answer["images"]
+    return {"person": person, "images": images}

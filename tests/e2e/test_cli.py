@@ -9,10 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
-from tests.e2e.conftest import ENROLLED, HELD_OUT, ROLL_NOS, display_name, photos
+from shared import imaging
+from tests.e2e.conftest import ENROLLED, HELD_OUT, ROLL_NOS, Api, display_name, photos
 
 CLI = Path(sys.executable).with_name("attendance")
 PEOPLE = ENROLLED + [HELD_OUT]
@@ -132,3 +134,37 @@ def test_bulk_enroll_refuses_a_bad_csv_unless_asked(api, enrolled, tmp_path, cle
     assert "Enrolled 1 of 1 people" in good_only.stdout
     assert requests.get(api.url("/persons/CSV-1"), timeout=10).status_code == 200
     assert requests.get(api.url("/persons/CSV-2"), timeout=10).status_code == 404
+
+
+def test_photos_beyond_one_request_go_in_several(api, stack, enrolled, tmp_path, cleanup):
+    """A gateway that takes at most 60 kB per request (real phone photos against
+    the default 10 MiB are the same story): the CLI enrolls 12 photos of ~20 kB
+    and checks in 5 frames in several requests, and reports a photo too large to
+    send at all, instead of failing the whole person."""
+    small = stack.start("gateway-small", "gateway", MAX_UPLOAD_BYTES="60000")
+    stack.wait_ready("gateway-small")
+    try:
+        roll_no = "SMALL-1"
+        cleanup.append(roll_no)
+        train = photos("train", HELD_OUT)[:12]
+        oversized = tmp_path / "oversized.jpg"
+        noise = np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+        oversized.write_bytes(imaging.encode_jpeg(noise, quality=100))
+        assert oversized.stat().st_size > 60000
+        done = run(Api(small.url), "enroll", roll_no, "Mindy Kaling", *map(str, train), str(oversized))
+        assert "refused oversized.jpg: image too large" in done.stdout
+        accepted = int(re.search(r"(\d+) of 13 photos accepted", done.stdout).group(1))
+        assert accepted >= 10
+        assert requests.get(api.url(f"/persons/{roll_no}"), timeout=10).json()["images_count"] == accepted
+
+        created = run(api, "session", "create", "Small uploads", "--roster", roll_no).stdout
+        session_id = re.search(r"session (\w+) created", created).group(1)
+        frames = photos("val", HELD_OUT)
+        assert sum(p.stat().st_size for p in frames) > 60000
+        checked = run(Api(small.url), "checkin", session_id, *map(str, frames)).stdout
+        assert checked.count(f"marked present: {roll_no}") == 1 and "already marked" not in checked
+        log = requests.get(api.url(f"/sessions/{session_id}/checkins"), timeout=10).json()["checkins"]
+        assert sorted(e["filename"] for e in log) == sorted(p.name for p in frames)
+        run(api, "session", "delete", session_id)
+    finally:
+        stack.retire("gateway-small")
