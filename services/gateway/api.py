@@ -24,6 +24,35 @@ log = logging.getLogger(__name__)
 
 CONSOLE = Path(__file__).with_name("console.html")
 
+# A refused upload is read to its end (see drain_body) up to the larger of these:
+# 4 times the limit, and 64 MiB (a client that batches for the default limit
+# must hear a 413 from a gateway configured lower).
+DRAIN_FACTOR = 4
+DRAIN_FLOOR_BYTES = 64 * 1024 * 1024
+
+
+def drain_body(environ: dict, cap: int) -> None:
+    """Read and discard the body of a request refused as too large.
+
+    The refusal comes before the body is read. Closing the connection while the
+    client is still sending makes it see "connection reset" instead of the 413
+    and its message (werkzeug's get_input_stream docs say so); reading the rest
+    lets it hear the answer, as nginx's lingering close does. Bodies beyond
+    ``cap`` are not read: their senders get the reset.
+    """
+    try:
+        remaining = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    stream = environ.get("wsgi.input")
+    if stream is None or remaining > cap:
+        return
+    while remaining > 0:
+        chunk = stream.read(min(1 << 16, remaining))
+        if not chunk:
+            break
+        remaining -= len(chunk)
+
 
 def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
                attendance: AttendanceStore) -> Flask:
@@ -64,6 +93,7 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err):
+        drain_body(request.environ, cap=max(DRAIN_FACTOR * settings.max_upload_bytes, DRAIN_FLOOR_BYTES))
         return api_error(ApiError(413, "too_large", f"the upload exceeds {settings.max_upload_bytes} bytes"))
 
     @app.errorhandler(HTTPException)
