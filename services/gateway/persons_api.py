@@ -64,6 +64,10 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
                 entry = {"filename": meta["filename"], "accepted": False, "reason": REFUSALS[code],
                          "code": code, "detail": reply.error.get("message")}
             results[index] = entry
+        if work:
+            # Matcher copies store a person's photos concurrently and each
+            # recounts; the last recount can be stale. All are stored now.
+            storage.recount_images(roll_no)
         return results
 
     def person_or_404(roll_no: str) -> dict:
