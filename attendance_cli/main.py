@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+import zoneinfo
 from pathlib import Path
 
 from attendance_cli import bulk, output
@@ -41,6 +42,22 @@ def when(value: str | None) -> str | None:
     except ValueError:
         raise UsageError(f"{value!r} is neither HH:MM nor an ISO 8601 date-time") from None
     return (parsed if parsed.tzinfo else parsed.astimezone()).isoformat()
+
+
+def local_zone() -> str:
+    """This computer's time zone for reports: its IANA name where the system
+    says it (``TZ``, the /etc/localtime link), else today's UTC offset."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        link = os.path.realpath("/etc/localtime")
+        name = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
+    try:
+        if name:
+            zoneinfo.ZoneInfo(name)
+            return name
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+    return dt.datetime.now().astimezone().strftime("%z")
 
 
 def existing_files(paths: list[str]) -> list[Path]:
@@ -233,15 +250,19 @@ def cmd_audit(c: Client, a) -> int:
 
 def cmd_report(c: Client, a) -> int:
     params = {k: v for k, v in (("from", getattr(a, "from_", None)), ("to", getattr(a, "to", None))) if v}
+    params["tz"] = a.tz or local_zone()
     path = {"session": f"/sessions/{a.target}/report", "person": f"/persons/{a.target}/report",
             "department": f"/departments/{a.target}/report"}[a.kind]
     if a.csv:
         save_or_print(c.text(path, params={**params, "format": "csv"}), None if a.csv == "-" else a.csv)
         return 0
+    if getattr(a, "html", None):
+        save_or_print(c.text(path, params={**params, "format": "print"}), a.html)
+        return 0
     r = c.json("GET", path, params=params)
     if a.kind == "session":
         s, n = r["session"], r["counts"]
-        print(f"{s['name']} ({s['id']}, {s['status']}) {s['starts_at']} to {s['ends_at']}")
+        print(f"{s['name']} ({s['id']}, {s['status']}) {s['starts_at']} to {s['ends_at']} ({r['tz']})")
         print(f"present {n['present']}, late {n['late']}, absent {n['absent']} of {r['roster_size']}\n")
         print(output.table(r["rows"], REPORT_COLUMNS))
     elif a.kind == "person":
@@ -351,6 +372,10 @@ def parser() -> argparse.ArgumentParser:
         k = rsub.add_parser(kind, help=f"report of one {kind}")
         k.add_argument("target", metavar=what)
         k.add_argument("--csv", metavar="FILE", help="write the CSV export to FILE ('-' for standard output)")
+        k.add_argument("--tz", metavar="ZONE", help="time zone of the times shown: a name (Asia/Kolkata) or an "
+                                                    "offset (+05:30); default: this computer's")
+        if kind == "session":
+            k.add_argument("--html", metavar="FILE", help="write the register to print (with a signature column)")
         if kind != "session":
             k.add_argument("--from", dest="from_", metavar="DATE", help="YYYY-MM-DD (default: a year ago)")
             k.add_argument("--to", metavar="DATE", help="YYYY-MM-DD, inclusive (default: today)")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zoneinfo
 from dataclasses import dataclass
 
 from services.gateway.errors import ApiError
@@ -18,6 +20,7 @@ from services.gateway.errors import ApiError
 PRESENT, LATE, ABSENT = "present", "late", "absent"
 MARK_STATUSES = (PRESENT, LATE)
 OPEN, CLOSED = "open", "closed"
+UTC = dt.timezone.utc
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -38,26 +41,55 @@ def parse_time(value, field: str) -> dt.datetime:
     return parsed.astimezone(dt.timezone.utc)
 
 
-def parse_date_range(start: str | None, end: str | None) -> tuple[dt.datetime, dt.datetime]:
-    """``from``/``to`` query parameters: dates (whole days, ``to`` inclusive) or
-    date-times. Default: the last 365 days."""
-    now = dt.datetime.now(dt.timezone.utc)
+def parse_date_range(start: str | None, end: str | None, tz: dt.tzinfo = UTC) -> tuple[dt.datetime, dt.datetime]:
+    """``from``/``to`` query parameters: dates (whole days of ``tz``, ``to``
+    inclusive) or date-times. Default: the last 365 days."""
+    now = dt.datetime.now(UTC)
 
     def one(value, field, end_of_day):
         if value is None or value == "":
             return None
         try:
             day = dt.date.fromisoformat(value)
-            moment = dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
-            return moment + dt.timedelta(days=1) if end_of_day else moment
         except ValueError:
             return parse_time(value, field)
+        if end_of_day:
+            day += dt.timedelta(days=1)
+        return dt.datetime.combine(day, dt.time.min, tzinfo=tz).astimezone(UTC)
 
     lo = one(start, "from", False) or now - dt.timedelta(days=365)
     hi = one(end, "to", True) or now + dt.timedelta(days=1)
     if hi <= lo:
         raise ApiError(400, "bad_range", "'to' must be after 'from'")
     return lo, hi
+
+
+def tz_label(tz: dt.tzinfo) -> str:
+    """How a report names its time zone: ``Asia/Kolkata``, ``UTC+05:30``, ``UTC``."""
+    return getattr(tz, "key", None) or str(tz)
+
+
+OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def parse_tz(value: str | None) -> dt.tzinfo:
+    """The ``tz`` of a report: an IANA zone (``Asia/Kolkata``) or an offset
+    (``+05:30``); UTC when absent. Reports are stored in UTC and shown to people
+    who read their own clock: a printed register in UTC is wrong for a school."""
+    if not value or value.upper() in ("UTC", "Z"):
+        return UTC
+    m = OFFSET.match(value.strip())
+    if m:
+        sign, hours, minutes = m.groups()
+        delta = dt.timedelta(hours=int(hours), minutes=int(minutes))
+        if delta >= dt.timedelta(hours=24):
+            raise ApiError(400, "bad_tz", f"tz={value!r}: an offset must be less than 24 hours")
+        return dt.timezone(-delta if sign == "-" else delta)
+    try:
+        return zoneinfo.ZoneInfo(value.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ApiError(400, "bad_tz", f"tz={value!r} is neither a time zone name (e.g. Asia/Kolkata) "
+                                      "nor an offset (e.g. +05:30)") from None
 
 
 @dataclass(frozen=True)
@@ -90,8 +122,11 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
-def iso(value: dt.datetime | None) -> str | None:
-    return as_utc(value).isoformat(timespec="seconds").replace("+00:00", "Z") if value else None
+def iso(value: dt.datetime | None, tz: dt.tzinfo = UTC) -> str | None:
+    """ISO 8601 to the second, in ``tz`` (UTC written ``Z``)."""
+    if not value:
+        return None
+    return as_utc(value).astimezone(tz).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -123,7 +158,7 @@ def classify_faces(faces: list[dict], roster: set[str]) -> tuple[list[dict], lis
     return list(on.values()), list(off.values()), unknown
 
 
-def session_report(session: dict, persons: dict[str, dict], marks: list[dict]) -> dict:
+def session_report(session: dict, persons: dict[str, dict], marks: list[dict], tz: dt.tzinfo = UTC) -> dict:
     """Present / late / absent against the roster, one row per roster member."""
     by_roll = {m["rollNo"]: m for m in marks}
     rows = []
@@ -135,23 +170,23 @@ def session_report(session: dict, persons: dict[str, dict], marks: list[dict]) -
             "name": person.get("name", ""),
             "department": person.get("department", ""),
             "status": mark["status"] if mark else ABSENT,
-            "marked_at": iso(mark["marked_at"]) if mark else None,
+            "marked_at": iso(mark["marked_at"], tz) if mark else None,
             "similarity": mark.get("similarity") if mark else None,
             "source": mark.get("source") if mark else None,
         })
     counts = {s: sum(r["status"] == s for r in rows) for s in (PRESENT, LATE, ABSENT)}
-    return {"session": public_session(session), "roster_size": len(rows), "counts": counts, "rows": rows}
+    return {"session": public_session(session, tz), "roster_size": len(rows), "counts": counts, "rows": rows}
 
 
-def person_history(roll_no: str, sessions: list[dict], marks: list[dict]) -> dict:
+def person_history(roll_no: str, sessions: list[dict], marks: list[dict], tz: dt.tzinfo = UTC) -> dict:
     """A person's attendance over sessions whose roster holds them."""
     by_session = {m["session_id"]: m for m in marks}
     rows = []
     for s in sorted(sessions, key=lambda s: s["starts_at"]):
         mark = by_session.get(s["_id"])
-        rows.append({"session_id": s["_id"], "name": s["name"], "starts_at": iso(s["starts_at"]),
+        rows.append({"session_id": s["_id"], "name": s["name"], "starts_at": iso(s["starts_at"], tz),
                      "status": mark["status"] if mark else ABSENT,
-                     "marked_at": iso(mark["marked_at"]) if mark else None})
+                     "marked_at": iso(mark["marked_at"], tz) if mark else None})
     attended = sum(r["status"] != ABSENT for r in rows)
     return {
         "rollNo": roll_no,
@@ -167,9 +202,10 @@ def person_history(roll_no: str, sessions: list[dict], marks: list[dict]) -> dic
 def department_summary(department: str, sessions: list[dict], persons: list[dict], marks: list[dict]) -> dict:
     """Per person of the department: sessions on their roster, attended, percentage."""
     status = {(m["session_id"], m["rollNo"]): m["status"] for m in marks}
+    rosters = [(s, set(s["roster"])) for s in sessions]
     rows = []
     for person in sorted(persons, key=lambda p: p["rollNo"]):
-        theirs = [s for s in sessions if person["rollNo"] in s["roster"]]
+        theirs = [s for s, roster in rosters if person["rollNo"] in roster]
         got = [status.get((s["_id"], person["rollNo"]), ABSENT) for s in theirs]
         attended = sum(g != ABSENT for g in got)
         rows.append({"rollNo": person["rollNo"], "name": person["name"], "sessions": len(theirs),
@@ -178,11 +214,12 @@ def department_summary(department: str, sessions: list[dict], persons: list[dict
     return {"department": department, "sessions": len(sessions), "rows": rows}
 
 
-def public_session(s: dict) -> dict:
+def public_session(s: dict, tz: dt.tzinfo = UTC) -> dict:
     return {
         "id": s["_id"], "name": s["name"], "department": s.get("department"), "roster": sorted(s["roster"]),
-        "starts_at": iso(s["starts_at"]), "ends_at": iso(s["ends_at"]), "grace_minutes": s.get("grace_minutes", 0),
-        "status": s.get("status", OPEN), "created_at": iso(s.get("created_at")), "closed_at": iso(s.get("closed_at")),
+        "starts_at": iso(s["starts_at"], tz), "ends_at": iso(s["ends_at"], tz),
+        "grace_minutes": s.get("grace_minutes", 0), "status": s.get("status", OPEN),
+        "created_at": iso(s.get("created_at"), tz), "closed_at": iso(s.get("closed_at"), tz),
     }
 
 

@@ -202,9 +202,11 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
     @bp.get("/sessions/<session_id>/report")
     def session_report(session_id):
         fmt = wanted_format()
+        tz = rules.parse_tz(request.args.get("tz"))
         session = session_or_404(session_id)
         report = rules.session_report(session, storage.get_persons(session["roster"]),
-                                      store.marks_of_session(session_id))
+                                      store.marks_of_session(session_id), tz)
+        report["tz"] = rules.tz_label(tz)
         if fmt == "csv":
             return csv_response(rules.to_csv(report["rows"], rules.SESSION_CSV), f"session-{session_id}.csv")
         if fmt == "print":
@@ -214,14 +216,14 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
     @bp.get("/persons/<roll_no>/report")
     def person_report(roll_no):
         fmt = wanted_format()
+        tz = rules.parse_tz(request.args.get("tz"))
         person = storage.get_person(roll_no)
         if person is None:
             raise ApiError(404, "unknown_person", f"no person with rollNo {roll_no}")
-        start, end = rules.parse_date_range(request.args.get("from"), request.args.get("to"))
+        start, end = rules.parse_date_range(request.args.get("from"), request.args.get("to"), tz)
         sessions = store.list_sessions(start, end, roll_no=roll_no)
-        marks = store.marks_of_sessions([s["_id"] for s in sessions], roll_no)
-        report = rules.person_history(roll_no, sessions, marks)
-        report.update(person=person, **{"from": rules.iso(start), "to": rules.iso(end)})
+        report = rules.person_history(roll_no, sessions, store.marks_of_person(roll_no), tz)
+        report.update(person=person, tz=rules.tz_label(tz), **{"from": rules.iso(start, tz), "to": rules.iso(end, tz)})
         if fmt == "csv":
             return csv_response(rules.to_csv(report["history"], rules.PERSON_CSV), f"person-{roll_no}.csv")
         return jsonify(report)
@@ -229,14 +231,15 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
     @bp.get("/departments/<department>/report")
     def department_report(department):
         fmt = wanted_format()
-        start, end = rules.parse_date_range(request.args.get("from"), request.args.get("to"))
+        tz = rules.parse_tz(request.args.get("tz"))
+        start, end = rules.parse_date_range(request.args.get("from"), request.args.get("to"), tz)
         sessions = store.list_sessions(start, end, department=department)
         persons = storage.list_persons(department)
         if not persons and not sessions:
             raise ApiError(404, "unknown_department", f"no persons and no sessions in department {department}")
         marks = store.marks_of_sessions([s["_id"] for s in sessions])
         report = rules.department_summary(department, sessions, persons, marks)
-        report.update(**{"from": rules.iso(start), "to": rules.iso(end)})
+        report.update(tz=rules.tz_label(tz), **{"from": rules.iso(start, tz), "to": rules.iso(end, tz)})
         if fmt == "csv":
             return csv_response(rules.to_csv(report["rows"], rules.DEPARTMENT_CSV), f"department-{department}.csv")
         return jsonify(report)
@@ -252,6 +255,11 @@ def mark_out(mark: dict | None) -> dict | None:
     return out
 
 
+def day_and_time(iso_time: str) -> str:
+    """``2026-11-25T09:00:00+05:30`` as ``2026-11-25 09:00``."""
+    return f"{iso_time[:10]} {iso_time[11:16]}"
+
+
 def printable(report: dict) -> str:
     """The session report as a page a teacher prints: one row per student."""
     s = report["session"]
@@ -265,10 +273,12 @@ def printable(report: dict) -> str:
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #444;padding:4px 8px;text-align:left}}@media print{{button{{display:none}}}}</style></head>
 <body><h1>{esc(s['name'])}</h1>
-<p>Department: {esc(s['department'] or '-')} &middot; {esc(s['starts_at'])} to {esc(s['ends_at'])}
+<p>Department: {esc(s['department'] or '-')} &middot; {esc(day_and_time(s['starts_at']))} to
+ {esc(day_and_time(s['ends_at']))} ({esc(report['tz'])})
  &middot; grace {s['grace_minutes']} min &middot; session {esc(s['id'])} ({esc(s['status'])})</p>
 <p>Present {c['present']} &middot; Late {c['late']} &middot; Absent {c['absent']} &middot;
  Roster {report['roster_size']}</p>
-<table><tr><th>#</th><th>Roll No</th><th>Name</th><th>Status</th><th>Time (UTC)</th><th>Signature</th></tr>
+<table><tr><th>#</th><th>Roll No</th><th>Name</th><th>Status</th><th>Time ({esc(report['tz'])})</th>
+<th>Signature</th></tr>
 {rows}</table><p>Teacher's signature: ____________________</p>
 <button onclick="window.print()">Print</button></body></html>"""

@@ -130,6 +130,21 @@ def test_a_lecture_from_roster_to_report(api, enrolled, no_show, stack):
     printed = requests.get(api.url(f"/sessions/{sid}/report"), params={"format": "print"}, timeout=10)
     assert "CS101 Lecture 7" in printed.text and "Madonna" in printed.text
 
+    # In the reader's time zone: the same instants, written as a school in India reads its clock.
+    local = ok(requests.get(api.url(f"/sessions/{sid}/report"), params={"tz": "Asia/Kolkata"}, timeout=10))
+    assert local["tz"] == "Asia/Kolkata" and local["session"]["starts_at"].endswith("+05:30")
+    assert [(r["rollNo"], r["status"], r["marked_at"] and dt.datetime.fromisoformat(r["marked_at"]))
+            for r in local["rows"]] == [(r["rollNo"], r["status"], r["marked_at"] and dt.datetime.fromisoformat(
+                r["marked_at"].replace("Z", "+00:00"))) for r in final["rows"]]
+    local_csv = requests.get(api.url(f"/sessions/{sid}/report"), params={"format": "csv", "tz": "+05:30"},
+                             timeout=10).text
+    assert all(r["marked_at"].endswith("+05:30") for r in csv.DictReader(io.StringIO(local_csv)) if r["marked_at"])
+    register = requests.get(api.url(f"/sessions/{sid}/report"), params={"format": "print", "tz": "Asia/Kolkata"},
+                            timeout=10).text
+    assert "Time (Asia/Kolkata)" in register and "Signature" in register
+    bad_tz = requests.get(api.url(f"/sessions/{sid}/report"), params={"tz": "Mars/Olympus"}, timeout=10)
+    assert bad_tz.status_code == 400 and bad_tz.json()["error"]["code"] == "bad_tz"
+
     # Person and department reports over a date range.
     today = dt.date.today().isoformat()
     ben = ok(requests.get(api.url(f"/persons/{BEN}/report"), params={"from": today, "to": today}, timeout=10))

@@ -20,8 +20,8 @@ CLI = Path(sys.executable).with_name("attendance")
 PEOPLE = ENROLLED + [HELD_OUT]
 
 
-def run(api, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ATTENDANCE_URL=api.base, ATTENDANCE_OPERATOR="Ms. Rao")
+def run(api, *args: str, check: bool = True, **env_vars: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, ATTENDANCE_URL=api.base, ATTENDANCE_OPERATOR="Ms. Rao", **env_vars)
     done = subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=600)
     if check:
         assert done.returncode == 0, f"attendance {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
@@ -51,8 +51,12 @@ def test_a_teachers_day(api, enrolled, tmp_path):
     assert f"marked present: {ben}" in checked
     assert f"not on the roster: {ROLL_NOS['madonna']}" in checked
     run(api, "mark", session_id, elton, "--late", "--reason", "came in after the break")
-    report = run(api, "report", "session", session_id).stdout
+    report = run(api, "report", "session", session_id, TZ="Asia/Kolkata").stdout
     assert "present 1, late 1, absent 0 of 2" in report
+    assert "+05:30 (Asia/Kolkata)" in report  # the teacher's clock, not UTC
+    register = tmp_path / "physics.html"
+    run(api, "report", "session", session_id, "--html", str(register), "--tz", "Asia/Kolkata")
+    assert "Time (Asia/Kolkata)" in register.read_text() and "Signature" in register.read_text()
     export = tmp_path / "physics.csv"
     run(api, "report", "session", session_id, "--csv", str(export))
     rows = {r["rollNo"]: r["status"] for r in csv.DictReader(export.open())}

@@ -96,3 +96,38 @@ def test_department_summary_counts_only_sessions_on_each_roster():
     assert out["rows"] == [
         {"rollNo": "A", "name": "Ann", "sessions": 2, "present": 1, "late": 1, "absent": 0, "percentage": 100.0},
         {"rollNo": "B", "name": "Bob", "sessions": 1, "present": 1, "late": 0, "absent": 0, "percentage": 100.0}]
+
+
+KOLKATA = "Asia/Kolkata"
+
+
+@pytest.mark.parametrize("value, offset", [(None, 0), ("UTC", 0), ("+05:30", 330), ("-0800", -480),
+                                           (KOLKATA, 330), ("Europe/Berlin", 60)])
+def test_report_time_zones_by_name_or_offset(value, offset):
+    tz = rules.parse_tz(value)
+    assert T0.astimezone(tz).utcoffset() == dt.timedelta(minutes=offset)
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus", "+25:00", "5:30", "../etc/passwd"])
+def test_unknown_time_zones_are_400(value):
+    with pytest.raises(ApiError) as err:
+        rules.parse_tz(value)
+    assert err.value.status == 400 and err.value.code == "bad_tz"
+
+
+def test_reports_show_times_in_the_readers_zone():
+    marks = [{"session_id": "s1", "rollNo": "A", "status": "present", "marked_at": T0 + dt.timedelta(minutes=2),
+              "similarity": 0.8, "source": "photo"}]
+    tz = rules.parse_tz(KOLKATA)
+    report = rules.session_report(SESSION, {"A": {"name": "Ann"}}, marks, tz)
+    assert report["session"]["starts_at"] == "2026-11-25T14:30:00+05:30"
+    assert report["rows"][0]["marked_at"] == "2026-11-25T14:32:00+05:30"
+    assert rules.session_report(SESSION, {}, marks)["rows"][0]["marked_at"] == "2026-11-25T09:02:00Z"
+    history = rules.person_history("A", [SESSION], marks, tz)["history"]
+    assert history[0]["starts_at"] == "2026-11-25T14:30:00+05:30" and rules.tz_label(tz) == KOLKATA
+
+
+def test_date_range_days_are_the_readers_days():
+    lo, hi = rules.parse_date_range("2026-12-01", "2026-12-01", rules.parse_tz("+05:30"))
+    assert lo == dt.datetime(2026, 11, 30, 18, 30, tzinfo=dt.timezone.utc)
+    assert hi == dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.timezone.utc)
