@@ -92,9 +92,18 @@ class Storage:
         return self.get_person(roll_no)
 
     def delete_person(self, roll_no: str) -> bool:
-        """Remove the person and every stored vector of theirs."""
+        """Remove the person and every stored vector of theirs.
+
+        The person goes first: an enrollment storing a vector meanwhile either
+        stored it before the vectors are deleted here, or finds the person gone
+        when it checks after storing (see the matcher's ``enroll``).
+        """
+        existed = self.persons.delete_one({"rollNo": roll_no}).deleted_count > 0
         self.faces.delete_many({"rollNo": roll_no})
-        return self.persons.delete_one({"rollNo": roll_no}).deleted_count > 0
+        return existed
+
+    def delete_face(self, face_id: str) -> None:
+        self.faces.delete_one({"_id": face_id})
 
     # -- faces ---------------------------------------------------------------
     def store_face(self, model: str, roll_no: str, photo_hash: str, vector, filename: str) -> tuple[str, bool]:

@@ -75,6 +75,11 @@ class Matcher:
             raise JobError(ErrorCode.UNKNOWN_PERSON, f"no person with rollNo {roll_no}")
         vector = job.faces[0].vector
         face_id, new = self.storage.store_face(job.model, roll_no, info["photo_hash"], vector, info.get("filename", ""))
+        if self.storage.get_person(roll_no) is None:
+            # Deleted while this photo was in the pipeline: leave no orphan
+            # vector behind for a later person with the same rollNo.
+            self.storage.delete_face(face_id)
+            raise JobError(ErrorCode.UNKNOWN_PERSON, f"no person with rollNo {roll_no} (deleted meanwhile)")
         count = self.storage.recount_images(roll_no)
         change = GalleryChange(op="add", rollNo=roll_no, face_id=face_id, model=job.model, vector=vector)
         reply = Reply(job_id=job.job_id, ok=True, enrolled={
