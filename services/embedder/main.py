@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 def setup(settings, health):
     model, spec = load_model(settings.embedder_model, settings.facenet_h5, settings.keras_facenet_cache)
     embedder = Embedder(model, spec)
+    embedder.warm_up()
     EMBEDDING_MODEL.labels(spec.name, str(spec.dimensions)).set(1)
     log.info("embedding model %s (%d-d) ready (EMBEDDER_MODEL=%s)", spec.name, spec.dimensions, settings.embedder_model)
 
