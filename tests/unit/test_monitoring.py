@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from shared.config import DEFAULT_HEALTH_PORTS, Settings
-from shared.contracts import DEAD_LETTER_QUEUE, EMBED_QUEUE, WORK_QUEUES
+from shared.contracts import DEAD_LETTER_QUEUE, WORK_QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -52,9 +52,9 @@ def test_queue_depths_are_scraped_and_alerted_on():
     assert set(queues["params"]["family"]) == {"queue_coarse_metrics", "queue_consumer_count"}
     rules = {r["alert"]: r["expr"] for g in yaml.safe_load((PROMETHEUS / "alerts.yml").read_text())["groups"]
              for r in g["rules"]}
-    stage_regex = re.search(r'queue=~"([^"]+)"', rules["AttendanceStageWithoutWorkers"]).group(1)
-    assert [q for q in WORK_QUEUES if re.fullmatch(stage_regex.replace("\\\\", "\\"), q)] == list(WORK_QUEUES)
-    assert f'queue="{EMBED_QUEUE}"' in rules["AttendanceEmbedBacklog"]
+    for alert in ("AttendanceStageWithoutWorkers", "AttendanceQueueBacklog"):
+        regex = re.search(r'queue=~"([^"]+)"', rules[alert]).group(1).replace("\\\\", "\\")
+        assert [q for q in (*WORK_QUEUES, DEAD_LETTER_QUEUE) if re.fullmatch(regex, q)] == list(WORK_QUEUES), alert
     assert f'queue="{DEAD_LETTER_QUEUE}"' in rules["AttendanceDeadLetters"]
 
 
