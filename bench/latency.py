@@ -9,7 +9,7 @@ and database, like the end-to-end tests), enrolls four of the five people of the
 
 prints the figures and writes bench/reports/latency.json.
 
-    .venv/bin/python bench/latency.py [--embedders N]
+    .venv/bin/python bench/latency.py [--embedders N] [--detectors N]
 """
 from __future__ import annotations
 
@@ -36,11 +36,13 @@ def percentile(values, q):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedders", type=int, default=1)
+    parser.add_argument("--detectors", type=int, default=1)
     args = parser.parse_args()
     stack = Stack()
     stack.create()
     try:
-        stack.start("detector", "detector")
+        for i in range(args.detectors):
+            stack.start(f"detector-{i}", "detector")
         for i in range(args.embedders):
             stack.start(f"embedder-{i}", "embedder")
         stack.start("matcher", "matcher")
@@ -75,6 +77,7 @@ def main() -> None:
         report = {
             "data": f"{DATASET}: {train_photos} train photos of 4 people enrolled, {len(val)} val photos recognized",
             "embedders": args.embedders,
+            "detectors": args.detectors,
             "enroll_seconds_total": round(enroll_seconds, 2),
             "enroll_seconds_per_photo": round(enroll_seconds / train_photos, 3),
             "recognize_latency_seconds": {
