@@ -30,6 +30,31 @@ class QualityRules:
         return d.confidence >= self.min_confidence and min(d.box[2], d.box[3]) >= self.min_face_px
 
 
+def compile_stage_models(mtcnn) -> int:
+    """Run each of MTCNN's networks as a compiled TensorFlow graph; returns how many.
+
+    mtcnn 1.0.0 calls its Keras networks eagerly, op by op from Python. As
+    graphs, detection takes 40 ms instead of 139 ms per portrait on the
+    project's 2-core machine (an 11-face group photo: 0.25 s instead of 0.6 s),
+    with identical detections. Its stages expose each network as ``model`` but
+    offer no setter, so the compiled function replaces the private ``_model``;
+    a stage without one (another mtcnn version) is left as it is.
+    """
+    import tensorflow as tf
+
+    compiled = 0
+    for stage in getattr(mtcnn, "stages", []):
+        model = getattr(stage, "_model", None)
+        if model is None:
+            continue
+        # reduce_retracing: the pyramid feeds PNet many image sizes; after a
+        # second shape TensorFlow traces one graph for all of them.
+        stage._model = tf.function(lambda images, model=model: model(images, training=False),
+                                   reduce_retracing=True, autograph=False)
+        compiled += 1
+    return compiled
+
+
 class MtcnnDetector:
     """MTCNN on a possibly downscaled copy; boxes mapped back to full size."""
 
@@ -37,6 +62,7 @@ class MtcnnDetector:
         from mtcnn import MTCNN  # heavy import: TensorFlow
 
         self._mtcnn = MTCNN()
+        self.compiled_networks = compile_stage_models(self._mtcnn)
         self.max_side = max_side
 
     def detect(self, image: np.ndarray) -> list[Detection]:

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 def setup(settings, health):
     detector = core.MtcnnDetector(settings.detect_max_side)
     rules = core.QualityRules(settings.detect_min_face_px, settings.detect_min_confidence)
-    log.info("MTCNN loaded; min face %d px, min confidence %.2f", rules.min_face_px, rules.min_confidence)
+    log.info("MTCNN loaded (%d networks compiled); min face %d px, min confidence %.2f",
+             detector.compiled_networks, rules.min_face_px, rules.min_confidence)
 
     def handle(job: contracts.Job):
         if job.image is None:

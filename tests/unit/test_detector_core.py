@@ -52,3 +52,30 @@ def test_faces_for_embedding_crops_around_the_box():
     x, y, w, h = face.face_box
     assert crop[y:y + h, x:x + w].min() == 255
     assert crop.shape[0] > h and crop.shape[1] > w
+
+
+def test_mtcnn_networks_run_compiled_with_the_same_outputs():
+    import keras
+    import tensorflow as tf
+
+    from services.detector.core import compile_stage_models
+
+    class Stage:
+        def __init__(self, model):
+            self._model = model
+
+    class Pipeline:
+        def __init__(self, stages):
+            self.stages = stages
+
+    inputs = keras.Input((None, None, 3))
+    net = keras.Model(inputs, keras.layers.Conv2D(2, 3)(inputs))
+    pipeline = Pipeline([Stage(net), Stage(None)])
+    assert compile_stage_models(pipeline) == 1
+    compiled = pipeline.stages[0]._model
+    assert isinstance(compiled, tf.types.experimental.PolymorphicFunction)
+    for size in (12, 30, 57, 91):  # an image pyramid: many sizes
+        x = np.random.default_rng(size).random((1, size, size, 3), dtype=np.float32)
+        np.testing.assert_allclose(np.asarray(compiled(x)), np.asarray(net(x)), rtol=1e-5, atol=1e-6)
+    assert compiled.experimental_get_tracing_count() <= 2
+    assert pipeline.stages[1]._model is None
