@@ -22,12 +22,14 @@ def _files(field: str, paths: list[Path]):
 
 class Client:
     def __init__(self, base_url: str, operator: str | None = None, timeout: float = 600,
-                 max_request_bytes: int = uploads.DEFAULT_REQUEST_BYTES):
+                 max_request_bytes: int = uploads.DEFAULT_REQUEST_BYTES, token: str | None = None):
         self.base = base_url.rstrip("/")
         self.operator = operator
         self.timeout = timeout
         self.max_request_bytes = max_request_bytes
         self.http = requests.Session()
+        if token:
+            self.http.headers["Authorization"] = f"Bearer {token}"
 
     def _call(self, method: str, path: str, **kw) -> requests.Response:
         headers = kw.pop("headers", {})
@@ -38,6 +40,9 @@ class Client:
         except requests.ConnectionError:
             raise ApiFailure(0, "unreachable", f"cannot reach the gateway at {self.base} (is it running? "
                                                "set --url or ATTENDANCE_URL)") from None
+        if resp.status_code == 401:
+            raise ApiFailure(401, "unauthorized", "the gateway needs an API token: set ATTENDANCE_TOKEN or --token"
+                             + (" (the one given was refused)" if "Authorization" in self.http.headers else ""))
         if resp.status_code >= 400:
             try:
                 err = resp.json()["error"]

@@ -244,7 +244,8 @@ def cmd_audit(c: Client, a) -> int:
     for e in entries:
         before = e["before"]["status"] if e["before"] else "-"
         after = e["after"]["status"] if e["after"] else "-"
-        print(f"{e['at']}  {e['action']:<7} {e['rollNo']:<12} {before} -> {after}  by {e['by']}: {e['reason']}")
+        who = e["by"] + (f" (token {e['token']})" if e.get("token") else "")
+        print(f"{e['at']}  {e['action']:<7} {e['rollNo']:<12} {before} -> {after}  by {who}: {e['reason']}")
     return 0
 
 
@@ -283,6 +284,9 @@ def parser() -> argparse.ArgumentParser:
                    help="gateway address (env ATTENDANCE_URL; default %(default)s)")
     p.add_argument("--operator", default=os.environ.get("ATTENDANCE_OPERATOR") or os.environ.get("USER"),
                    help="your name, recorded with corrections (env ATTENDANCE_OPERATOR; default $USER)")
+    p.add_argument("--token", default=os.environ.get("ATTENDANCE_TOKEN"),
+                   help="API token, where the gateway requires one (env ATTENDANCE_TOKEN; prefer the variable: "
+                        "a command line is visible to other users)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     e = sub.add_parser("enroll", help="enroll one person with photos")
@@ -385,7 +389,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    client = Client(args.url, operator=args.operator)
+    client = Client(args.url, operator=args.operator, token=args.token)
     try:
         return args.func(client, args)
     except UsageError as exc:

@@ -76,30 +76,35 @@ class AttendanceStore:
         self.sessions.delete_one({"_id": session_id})
 
     # -- marks -----------------------------------------------------------------
-    def add_mark(self, mark: dict, by: str, reason: str) -> bool:
+    # ``by`` is who the change is for (an operator's name, "check-in");
+    # ``token`` the name of the API token that made the request (None when the
+    # API runs without authentication).
+    def add_mark(self, mark: dict, by: str, reason: str, token: str | None = None) -> bool:
         """Insert a mark unless the person has one; returns whether it was new."""
         try:
             self.marks.insert_one(dict(mark))
         except DuplicateKeyError:
             return False
-        self._audit(mark["session_id"], mark["rollNo"], "mark", by, reason, None, mark)
+        self._audit(mark["session_id"], mark["rollNo"], "mark", by, token, reason, None, mark)
         return True
 
-    def set_mark(self, mark: dict, by: str, reason: str) -> dict | None:
+    def set_mark(self, mark: dict, by: str, reason: str, token: str | None = None) -> dict | None:
         """Create or replace a mark by hand; returns the mark it replaced."""
         key = {"session_id": mark["session_id"], "rollNo": mark["rollNo"]}
         before = self.marks.find_one(key, {"_id": 0})
         self.marks.replace_one(key, dict(mark), upsert=True)
-        self._audit(mark["session_id"], mark["rollNo"], "correct" if before else "mark", by, reason, before, mark)
+        action = "correct" if before else "mark"
+        self._audit(mark["session_id"], mark["rollNo"], action, by, token, reason, before, mark)
         return before
 
-    def remove_mark(self, session_id: str, roll_no: str, by: str, reason: str) -> dict | None:
+    def remove_mark(self, session_id: str, roll_no: str, by: str, reason: str,
+                    token: str | None = None) -> dict | None:
         key = {"session_id": session_id, "rollNo": roll_no}
         before = self.marks.find_one(key, {"_id": 0})
         if before is None:
             return None
         self.marks.delete_one(key)
-        self._audit(session_id, roll_no, "unmark", by, reason, before, None)
+        self._audit(session_id, roll_no, "unmark", by, token, reason, before, None)
         return before
 
     def marks_of_session(self, session_id: str) -> list[dict]:
@@ -115,10 +120,11 @@ class AttendanceStore:
         return list(self.marks.find({"rollNo": roll_no}, {"_id": 0}))
 
     # -- audit and check-in log ------------------------------------------------
-    def _audit(self, session_id, roll_no, action, by, reason, before, after) -> None:
+    def _audit(self, session_id, roll_no, action, by, token, reason, before, after) -> None:
         strip = (lambda m: {k: v for k, v in m.items() if k != "_id"} if m else None)
         self.audit.insert_one({"session_id": session_id, "rollNo": roll_no, "action": action, "by": by,
-                               "reason": reason, "at": now(), "before": strip(before), "after": strip(after)})
+                               "token": token, "reason": reason, "at": now(),
+                               "before": strip(before), "after": strip(after)})
 
     def audit_of_session(self, session_id: str) -> list[dict]:
         return list(self.audit.find({"session_id": session_id}, {"_id": 0}).sort("at", pymongo.ASCENDING))

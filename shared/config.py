@@ -27,6 +27,7 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     request_timeout_seconds: float = 30.0
     gateway_threads: int = 32
+    api_tokens: str = ""  # name:token,...; empty: the API is open (see services/gateway/auth.py)
     # --- workers ------------------------------------------------------------
     health_port: int = 0  # 0: the service's own default (see DEFAULT_HEALTH_PORTS)
     prefetch: int = 1

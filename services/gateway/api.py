@@ -11,6 +11,7 @@ from flask import Flask, Response, g, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from services.gateway import auth
 from services.gateway.attendance_api import attendance_blueprint
 from services.gateway.errors import ApiError
 from services.gateway.persons_api import persons_blueprint
@@ -59,6 +60,11 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False
+    tokens = auth.parse_tokens(settings.api_tokens)
+    if tokens:
+        log.info("API authentication on: %d token(s) (%s)", len(tokens), ", ".join(sorted(tokens.values())))
+    else:
+        log.warning("API_TOKENS is empty: the API is open to anyone who can reach this port")
 
     # -- plumbing ---------------------------------------------------------------
     indexes_ready = threading.Event()
@@ -78,6 +84,12 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
     def start_timer():
         g.started = time.monotonic()
         if request.path.startswith("/api/"):
+            g.token_name = None
+            if tokens:
+                g.token_name = auth.authenticate(tokens, request.headers.get("Authorization"))
+                if g.token_name is None:
+                    raise ApiError(401, "unauthorized",
+                                   "this API needs a token: send the header 'Authorization: Bearer <token>'")
             ensure_indexes()
 
     @app.after_request
@@ -89,7 +101,8 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return jsonify(err.body()), err.status
+        headers = {"WWW-Authenticate": 'Bearer realm="attendance"'} if err.status == 401 else {}
+        return jsonify(err.body()), err.status, headers
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err):
@@ -132,6 +145,13 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
                 checks["database"] = False
         return jsonify({"ready": all(checks.values()), "service": "gateway", "checks": checks}), (
             200 if all(checks.values()) else 503)
+
+    @app.get("/api/v1/me")
+    def me():
+        """Whether the API needs a token and, if so, whose token this request carries."""
+        if not tokens:
+            return jsonify({"authentication": "off"})
+        return jsonify({"authentication": "required", "operator": g.token_name})
 
     @app.get("/metrics")
     def metrics():

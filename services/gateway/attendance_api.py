@@ -8,7 +8,8 @@ from flask import Blueprint, Response, jsonify, request
 
 from services.gateway import attendance as rules
 from services.gateway.errors import ApiError
-from services.gateway.http import as_bool, csv_response, json_body, operator, text_field, uploaded_images
+from services.gateway.http import (as_bool, csv_response, json_body, operator, text_field, token_name,
+                                   uploaded_images)
 from services.gateway.jobs import recognize_all
 from services.gateway.pipeline import PipelineClient
 from shared import imaging
@@ -141,7 +142,8 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
                 mark = {"session_id": session_id, "rollNo": person["rollNo"], "status": status, "marked_at": at,
                         "similarity": person["similarity"], "photo": entry["filename"],
                         "photo_hash": entry["photo_hash"], "source": "photo"}
-                if store.add_mark(mark, by="check-in", reason=f"recognized in photo {entry['filename']}"):
+                if store.add_mark(mark, by="check-in", reason=f"recognized in photo {entry['filename']}",
+                                  token=token_name()):
                     marked.append({"rollNo": person["rollNo"], "name": person["name"], "status": status,
                                    "similarity": person["similarity"], "photo": entry["filename"]})
                 else:
@@ -176,7 +178,7 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
         at = rules.parse_time(body["at"], "at") if body.get("at") else dt.datetime.now(dt.timezone.utc)
         new = {"session_id": session_id, "rollNo": roll_no, "status": status, "marked_at": at,
                "similarity": None, "photo": None, "photo_hash": None, "source": "manual"}
-        before = store.set_mark(new, by=by, reason=reason)
+        before = store.set_mark(new, by=by, reason=reason, token=token_name())
         return jsonify({"mark": mark_out(new), "replaced": mark_out(before)}), 200 if before else 201
 
     @bp.delete("/sessions/<session_id>/marks/<roll_no>")
@@ -184,7 +186,7 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
         session_or_404(session_id)
         body = request.get_json(silent=True) or dict(request.args)
         reason = text_field(body, "reason")
-        removed = store.remove_mark(session_id, roll_no, by=operator(body), reason=reason)
+        removed = store.remove_mark(session_id, roll_no, by=operator(body), reason=reason, token=token_name())
         if removed is None:
             raise ApiError(404, "no_mark", f"{roll_no} has no mark in session {session_id}")
         return jsonify({"removed": mark_out(removed)})
@@ -195,6 +197,7 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
         entries = store.audit_of_session(session_id)
         for e in entries:
             e["at"] = rules.iso(e["at"])
+            e.setdefault("token", None)  # entries written before tokens existed
             e["before"], e["after"] = mark_out(e.get("before")), mark_out(e.get("after"))
         return jsonify({"entries": entries})
 

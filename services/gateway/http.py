@@ -1,7 +1,7 @@
 """Request helpers shared by the gateway's blueprints."""
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, g, request
 
 from services.gateway.errors import ApiError
 
@@ -25,11 +25,17 @@ def text_field(body: dict, key: str, required: bool = True) -> str | None:
 
 
 def operator(body: dict) -> str:
-    """Who makes a change: ``by`` in the body, else the X-Operator header."""
-    by = body.get("by") or request.headers.get("X-Operator")
+    """Who makes a change: ``by`` in the body, else the X-Operator header, else
+    the name of the request's API token."""
+    by = body.get("by") or request.headers.get("X-Operator") or token_name()
     if not by or not str(by).strip():
         raise ApiError(400, "missing_field", "say who makes the change: 'by' in the body or the X-Operator header")
     return str(by).strip()
+
+
+def token_name() -> str | None:
+    """The name of the API token the request was authenticated with (None: authentication is off)."""
+    return g.get("token_name")
 
 
 def as_bool(value) -> bool:

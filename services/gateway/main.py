@@ -7,9 +7,11 @@ running more copies behind a load balancer, not more processes per copy.
 from __future__ import annotations
 
 import logging
+import sys
 
 from gunicorn.app.base import BaseApplication
 
+from services.gateway import auth
 from services.gateway.api import create_app
 from services.gateway.pipeline import PipelineClient
 from shared import config, logs
@@ -52,5 +54,10 @@ class GatewayServer(BaseApplication):
 def main() -> None:
     settings = config.load()
     logs.setup("gateway", settings.log_level, settings.log_format)
+    try:
+        auth.parse_tokens(settings.api_tokens)  # refuse to start on a malformed list, before forking
+    except ValueError as exc:
+        log.error("%s", exc)
+        sys.exit(2)
     log.info("gateway listening on http://%s:%d", settings.gateway_host, settings.gateway_port)
     GatewayServer(settings).run()

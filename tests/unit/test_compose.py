@@ -23,7 +23,7 @@ WORKERS = ("detector", "embedder", "matcher")
 ALL_SERVICES = ("rabbitmq", "mongo", *APP_SERVICES)
 OPTIONAL_SERVICES = ("prometheus",)  # profile "monitoring": started only when asked for
 # Variables the compose file interpolates: unset them so the defaults are checked.
-COMPOSE_VARIABLES = ("GATEWAY_PORT", "EMBEDDER_MODEL", "LOG_FORMAT")
+COMPOSE_VARIABLES = ("GATEWAY_PORT", "EMBEDDER_MODEL", "LOG_FORMAT", "API_TOKENS")
 
 
 @pytest.fixture(scope="module")
