@@ -92,14 +92,14 @@ class Client:
             created = True
             return body
 
-        merged = _merged_enrollment(self._in_batches(photos, send))
+        merged = uploads.merge_enrollments(self._in_batches(photos, send))
         if merged["person"] is None:
             raise ApiFailure(413, "too_large", f"every photo of {fields['rollNo']} is larger than the gateway "
                                                "accepts; nothing was enrolled")
         return merged
 
     def add_photos(self, roll_no: str, photos: list[Path]) -> dict:
-        merged = _merged_enrollment(self._in_batches(photos, lambda group: self._post_photos(roll_no, group)))
+        merged = uploads.merge_enrollments(self._in_batches(photos, lambda group: self._post_photos(roll_no, group)))
         if merged["person"] is None:  # nothing went through: the record as it stands
             merged["person"] = self.json("GET", f"/persons/{roll_no}")
         return merged
@@ -119,22 +119,6 @@ class Client:
             return self.json("POST", f"/sessions/{session_id}/checkins", data=data, files=_files("images", group))
 
         answers = [answer if answer is not None else
-                   {"photos": [{"filename": group[0].name, "error": _TOO_LARGE}]}
+                   {"photos": [{"filename": group[0].name, "error": uploads.TOO_LARGE}]}
                    for group, answer in self._in_batches(photos, send)]
         return uploads.merge_checkins(answers)
-
-
-_TOO_LARGE = {"code": "too_large", "message": "the photo is larger than the gateway accepts"}
-
-
-def _merged_enrollment(results) -> dict:
-    """``{"person", "images"}`` from the answers of several enrollment requests."""
-    person, images = None, []
-    for group, answer in results:
-        if answer is None:
-            images.append({"filename": group[0].name, "accepted": False, "reason": "image too large",
-                           "code": _TOO_LARGE["code"], "detail": _TOO_LARGE["message"]})
-        else:
-            person = answer["person"]
-            images += answer["images"]
-    return {"person": person, "images": images}

@@ -14,6 +14,9 @@ from pathlib import Path
 # Below the gateway's default limit, leaving room for the multipart framing.
 DEFAULT_REQUEST_BYTES = 8 * 1024 * 1024
 
+# A photo the gateway refuses as too large even when sent alone.
+TOO_LARGE = {"code": "too_large", "message": "the photo is larger than the gateway accepts"}
+
 
 def batches(paths: list[Path], max_bytes: int = DEFAULT_REQUEST_BYTES) -> list[list[Path]]:
     """Consecutive groups of ``paths`` whose sizes add up to at most ``max_bytes``.
@@ -39,6 +42,20 @@ def batches(paths: list[Path], max_bytes: int = DEFAULT_REQUEST_BYTES) -> list[l
 def halves(group: list[Path]) -> list[list[Path]]:
     middle = len(group) // 2
     return [group[:middle], group[middle:]]
+
+
+def merge_enrollments(results) -> dict:
+    """``{"person", "images"}`` from ``(group, answer)`` pairs of several
+    enrollment requests; ``answer`` None is a single photo refused as too large."""
+    person, images = None, []
+    for group, answer in results:
+        if answer is None:
+            images.append({"filename": group[0].name, "accepted": False, "reason": "image too large",
+                           "code": TOO_LARGE["code"], "detail": TOO_LARGE["message"]})
+        else:
+            person = answer["person"]
+            images += answer["images"]
+    return {"person": person, "images": images}
 
 
 def merge_checkins(answers: list[dict]) -> dict:

@@ -21,8 +21,8 @@ PRESENT, LATE, ABSENT = "present", "late", "absent"
 MARK_STATUSES = (PRESENT, LATE)
 OPEN, CLOSED = "open", "closed"
 UTC = dt.timezone.utc
-EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-LATEST = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def parse_time(value, field: str) -> dt.datetime:
@@ -37,8 +37,8 @@ def parse_time(value, field: str) -> dt.datetime:
         except ValueError:
             raise ApiError(400, "bad_time", f"{field}={value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def parse_date_range(start: str | None, end: str | None, tz: dt.tzinfo = UTC) -> tuple[dt.datetime, dt.datetime]:
@@ -119,7 +119,7 @@ def window_of(session: dict) -> Window:
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def iso(value: dt.datetime | None, tz: dt.tzinfo = UTC) -> str | None:
