@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from shared.pipeline import GATEWAY, STAGES
+
 
 def _default_assets_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -23,13 +25,13 @@ class Settings:
     mongo_db: str = "attendance"
     # --- gateway ------------------------------------------------------------
     gateway_host: str = "0.0.0.0"
-    gateway_port: int = 8080
+    gateway_port: int = GATEWAY.port
     max_upload_bytes: int = 10 * 1024 * 1024
     request_timeout_seconds: float = 30.0
     gateway_threads: int = 32
     api_tokens: str = ""  # name:token,...; empty: the API is open (see services/gateway/auth.py)
     # --- workers ------------------------------------------------------------
-    health_port: int = 0  # 0: the service's own default (see DEFAULT_HEALTH_PORTS)
+    health_port: int = 0  # 0: the stage's own default (shared/pipeline.py)
     prefetch: int = 1
     max_deliveries: int = 3
     # --- detector -----------------------------------------------------------
@@ -54,8 +56,8 @@ class Settings:
 
 
 # The HTTP port for /healthz, /readyz and /metrics of each worker kind when
-# HEALTH_PORT is not set. Distinct so that one of each runs on one host.
-DEFAULT_HEALTH_PORTS = {"detector": 9101, "embedder": 9102, "matcher": 9103}
+# HEALTH_PORT is not set (declared in shared/pipeline.py).
+DEFAULT_HEALTH_PORTS = {s.name: s.port for s in STAGES}
 
 
 def _convert(raw: str, typ: str):

@@ -1,35 +1,36 @@
 """Message contracts between gateway, detector, embedder and matcher.
 
-One job is one image. It travels gateway -> detector -> embedder -> matcher and
-each stage replaces its input by its output: the detector swaps the image for
-face crops, the embedder swaps crops for vectors, the matcher answers the
-gateway with a :class:`Reply` on the job's reply queue.
+One job is one image. It travels through the stages of ``shared/pipeline.py``
+(gateway -> detector -> embedder -> matcher) and each stage returns a *new* job
+with its output in place of its input: the detector swaps the image for face
+crops, the embedder swaps crops for vectors, the matcher answers the gateway
+with a :class:`Reply` on the job's reply queue. Every record here is frozen: a
+stage cannot change the job another part of the process still holds.
 
-Messages are JSON (UTF-8). Binary fields (the image, crops) are base64.
-``v`` is the contract version; a consumer refuses a message of another major
-version with a clear error instead of misreading it.
+Messages are JSON (UTF-8); binary fields (the image, crops) are base64. ``v`` is
+the contract version; a consumer refuses a message of another version, or one
+whose fields have the wrong type, with a clear ``bad_message`` error instead of
+misreading it (:func:`Job.from_bytes` checks every field).
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from shared.pipeline import (DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, GALLERY_EXCHANGE,  # noqa: F401 - re-exported
+                             STAGES, WORK_QUEUES)
+
 CONTRACT_VERSION = 1
 
-# --- topology names ---------------------------------------------------------
-DETECT_QUEUE = "faces.detect"
-EMBED_QUEUE = "faces.embed"
-MATCH_QUEUE = "faces.match"
-WORK_QUEUES = (DETECT_QUEUE, EMBED_QUEUE, MATCH_QUEUE)
-DEAD_LETTER_EXCHANGE = "faces.dead-letter"
-DEAD_LETTER_QUEUE = "faces.dead"
-GALLERY_EXCHANGE = "gallery.changes"
+# The stage queues by name, for code and tests that address one stage.
+DETECT_QUEUE, EMBED_QUEUE, MATCH_QUEUE = (s.queue for s in STAGES)
 
 # --- job kinds --------------------------------------------------------------
 RECOGNIZE = "recognize"
@@ -64,12 +65,56 @@ class JobError(Exception):
         self.message = message
 
 
+def bad_message(message: str) -> JobError:
+    return JobError(ErrorCode.BAD_MESSAGE, message)
+
+
+# --- field checks for decoding ------------------------------------------------
+def _get(obj: dict, key: str, types: type | tuple[type, ...], *, required: bool = True, where: str = "job"):
+    """``obj[key]`` if it has one of ``types`` (bool is never a number here)."""
+    if key not in obj or obj[key] is None:
+        if required:
+            raise bad_message(f"{where} has no {key!r}")
+        return None
+    value = obj[key]
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise bad_message(f"{where}.{key} must be {_names(types)}, not a boolean")
+    if not isinstance(value, types):
+        raise bad_message(f"{where}.{key} must be {_names(types)}, not {type(value).__name__}")
+    return value
+
+
+def _names(types) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    return " or ".join({int: "an integer", float: "a number", str: "a string", list: "a list",
+                        dict: "an object", bool: "a boolean"}.get(t, t.__name__) for t in types)
+
+
+def _ints(value, length: int | None, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or (length is not None and len(value) != length) \
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in value):
+        size = f" of {length}" if length is not None else ""
+        raise bad_message(f"{where} must be a list{size} of integers")
+    return tuple(value)
+
+
+def _floats(value, where: str) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        raise bad_message(f"{where} must be a list of numbers")
+    return tuple(float(x) for x in value)
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
+def _unb64(text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise bad_message(f"{where} is not base64") from None
 
 
 def encode_array(arr: np.ndarray) -> dict:
@@ -79,52 +124,94 @@ def encode_array(arr: np.ndarray) -> dict:
 
 
 def decode_array(obj: dict) -> np.ndarray:
-    shape = tuple(int(n) for n in obj["shape"])
-    data = _unb64(obj["data"])
+    if not isinstance(obj, dict):
+        raise bad_message("a crop must be an object with shape and data")
+    shape = _ints(obj.get("shape"), None, "crop.shape")
+    data = _unb64(_get(obj, "data", str, where="crop"), "crop.data")
     arr = np.frombuffer(data, dtype=np.uint8)
-    if arr.size != int(np.prod(shape)):
-        raise JobError(ErrorCode.BAD_MESSAGE, "crop data does not match its shape")
+    if any(n < 0 for n in shape) or arr.size != int(np.prod(shape)):
+        raise bad_message("crop data does not match its shape")
     return arr.reshape(shape)
 
 
-@dataclass
+# --- records ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Enrollment:
+    """Whom an enrollment photo is for, and which photo it is (its sha256)."""
+
+    rollNo: str
+    photo_hash: str
+    filename: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> "Enrollment":
+        if not isinstance(obj, dict):
+            raise bad_message("job.enroll must be an object")
+        roll_no = _get(obj, "rollNo", str, where="enroll")
+        photo_hash = _get(obj, "photo_hash", str, where="enroll")
+        if not roll_no or not photo_hash:
+            raise bad_message("enroll needs a rollNo and a photo_hash")
+        return cls(roll_no, photo_hash, _get(obj, "filename", str, required=False, where="enroll") or "")
+
+
+@dataclass(frozen=True)
 class Face:
     """One face as it moves through the pipeline.
 
-    ``box`` is ``[x, y, w, h]`` in the submitted image. The detector fills
+    ``box`` is ``(x, y, w, h)`` in the submitted image. The detector fills
     ``crop`` (an image region around the face) and ``face_box`` (the face inside
     that crop); the embedder replaces them by ``vector`` (L2-normalised).
     """
 
-    box: list[int]
+    box: tuple[int, int, int, int]
     confidence: float
-    landmarks: dict[str, list[int]] = field(default_factory=dict)
+    landmarks: dict[str, tuple[int, int]] = field(default_factory=dict)
     crop: dict | None = None
-    face_box: list[int] | None = None
-    vector: list[float] | None = None
+    face_box: tuple[int, int, int, int] | None = None
+    vector: tuple[float, ...] | None = None
+
+    def with_vector(self, vector) -> "Face":
+        """This face with its vector in place of its crop."""
+        return replace(self, crop=None, face_box=None, vector=tuple(round(float(x), 6) for x in vector))
 
     def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        out: dict[str, Any] = {"box": list(self.box), "confidence": self.confidence,
+                               "landmarks": {k: list(v) for k, v in self.landmarks.items()}}
+        if self.crop is not None:
+            out["crop"] = self.crop
+        if self.face_box is not None:
+            out["face_box"] = list(self.face_box)
+        if self.vector is not None:
+            out["vector"] = list(self.vector)
+        return out
 
     @classmethod
-    def from_dict(cls, obj: dict) -> "Face":
+    def from_dict(cls, obj: Any) -> "Face":
+        if not isinstance(obj, dict):
+            raise bad_message("each face must be an object")
+        landmarks = _get(obj, "landmarks", dict, required=False, where="face") or {}
+        crop = _get(obj, "crop", dict, required=False, where="face")
+        face_box = obj.get("face_box")
         return cls(
-            box=[int(n) for n in obj["box"]],
-            confidence=float(obj["confidence"]),
-            landmarks=obj.get("landmarks") or {},
-            crop=obj.get("crop"),
-            face_box=obj.get("face_box"),
-            vector=obj.get("vector"),
+            box=_ints(obj.get("box"), 4, "face.box"),
+            confidence=float(_get(obj, "confidence", (int, float), where="face")),
+            landmarks={str(k): _ints(v, 2, f"face.landmarks.{k}") for k, v in landmarks.items()},
+            crop=crop,
+            face_box=_ints(face_box, 4, "face.face_box") if face_box is not None else None,
+            vector=_floats(obj.get("vector"), "face.vector"),
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Job:
     """A unit of work: one image, for recognition or for enrollment of one person.
 
-    ``enroll`` holds ``rollNo``, ``filename`` and ``photo_hash`` for enrollment.
-    ``image`` is set until the detector ran, ``faces`` after it; ``model`` names
-    the embedding model once the embedder ran.
+    ``enroll`` says whom the photo is for (enrollment only). ``image`` is set
+    until the detector ran, ``faces`` after it; ``model`` names the embedding
+    model once the embedder ran. Stages derive new jobs with :meth:`evolve`.
     """
 
     kind: str
@@ -133,10 +220,18 @@ class Job:
     deadline: float
     job_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     image: bytes | None = None
-    faces: list[Face] | None = None
+    faces: tuple[Face, ...] | None = None
     model: str | None = None
-    enroll: dict | None = None
+    enroll: Enrollment | None = None
     v: int = CONTRACT_VERSION
+
+    def __post_init__(self):
+        if self.faces is not None and not isinstance(self.faces, tuple):
+            object.__setattr__(self, "faces", tuple(self.faces))
+
+    def evolve(self, **changes) -> "Job":
+        """A copy with ``changes``: how a stage hands on its output."""
+        return replace(self, **changes)
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) > self.deadline
@@ -157,37 +252,42 @@ class Job:
         if self.model is not None:
             obj["model"] = self.model
         if self.enroll is not None:
-            obj["enroll"] = self.enroll
+            obj["enroll"] = self.enroll.to_dict()
         return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, body: bytes) -> "Job":
+        """Decode and check a job; any defect raises ``JobError(bad_message)``."""
         try:
             obj = json.loads(body)
-            version = int(obj.get("v", 0))
-            if version != CONTRACT_VERSION:
-                raise JobError(ErrorCode.BAD_MESSAGE, f"unsupported contract version {version}")
-            if obj["kind"] not in KINDS:
-                raise JobError(ErrorCode.BAD_MESSAGE, f"unknown job kind {obj['kind']!r}")
-            return cls(
-                v=version,
-                job_id=str(obj["job_id"]),
-                kind=obj["kind"],
-                reply_to=str(obj["reply_to"]),
-                correlation_id=str(obj["correlation_id"]),
-                deadline=float(obj["deadline"]),
-                image=_unb64(obj["image"]) if "image" in obj else None,
-                faces=[Face.from_dict(f) for f in obj["faces"]] if "faces" in obj else None,
-                model=obj.get("model"),
-                enroll=obj.get("enroll"),
-            )
-        except JobError:
-            raise
-        except (ValueError, KeyError, TypeError) as exc:
-            raise JobError(ErrorCode.BAD_MESSAGE, f"malformed job message: {exc}") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise bad_message(f"malformed job message: not JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise bad_message(f"malformed job message: a JSON {type(obj).__name__}, not an object")
+        version = obj.get("v", 0)
+        if version != CONTRACT_VERSION:
+            raise bad_message(f"unsupported contract version {version!r}")
+        kind = _get(obj, "kind", str)
+        if kind not in KINDS:
+            raise bad_message(f"unknown job kind {kind!r}")
+        faces = _get(obj, "faces", list, required=False)
+        image = _get(obj, "image", str, required=False)
+        enroll = obj.get("enroll")
+        return cls(
+            v=version,
+            job_id=_get(obj, "job_id", str),
+            kind=kind,
+            reply_to=_get(obj, "reply_to", str),
+            correlation_id=_get(obj, "correlation_id", str),
+            deadline=float(_get(obj, "deadline", (int, float))),
+            image=_unb64(image, "job.image") if image is not None else None,
+            faces=tuple(Face.from_dict(f) for f in faces) if faces is not None else None,
+            model=_get(obj, "model", str, required=False),
+            enroll=Enrollment.from_dict(enroll) if enroll is not None else None,
+        )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
     """The pipeline's answer to the gateway, published on the job's reply queue.
 
@@ -213,18 +313,26 @@ class Reply:
 
     @classmethod
     def from_bytes(cls, body: bytes) -> "Reply":
-        obj = json.loads(body)
+        try:
+            obj = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise bad_message(f"malformed reply: not JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise bad_message("malformed reply: not a JSON object")
         return cls(
-            job_id=obj["job_id"],
-            ok=bool(obj["ok"]),
-            faces=obj.get("faces") or [],
-            enrolled=obj.get("enrolled"),
-            error=obj.get("error"),
+            job_id=str(_get(obj, "job_id", str, where="reply")),
+            ok=bool(_get(obj, "ok", bool, where="reply")),
+            faces=_get(obj, "faces", list, required=False, where="reply") or [],
+            enrolled=_get(obj, "enrolled", dict, required=False, where="reply"),
+            error=_get(obj, "error", dict, required=False, where="reply"),
             v=int(obj.get("v", CONTRACT_VERSION)),
         )
 
 
-@dataclass
+GALLERY_OPS = ("add", "remove")
+
+
+@dataclass(frozen=True)
 class GalleryChange:
     """A change of the gallery, fanned out to every matcher copy.
 
@@ -236,15 +344,31 @@ class GalleryChange:
     rollNo: str
     face_id: str | None = None
     model: str | None = None
-    vector: list[float] | None = None
+    vector: tuple[float, ...] | None = None
     v: int = CONTRACT_VERSION
 
     def to_bytes(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode("utf-8")
+        obj = asdict(self)
+        if self.vector is not None:
+            obj["vector"] = list(self.vector)
+        return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, body: bytes) -> "GalleryChange":
-        obj = json.loads(body)
-        if obj.get("op") not in ("add", "remove"):
-            raise JobError(ErrorCode.BAD_MESSAGE, f"unknown gallery op {obj.get('op')!r}")
-        return cls(**obj)
+        try:
+            obj = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise bad_message(f"malformed gallery change: not JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise bad_message("malformed gallery change: not a JSON object")
+        op = obj.get("op")
+        if op not in GALLERY_OPS:
+            raise bad_message(f"unknown gallery op {op!r}")
+        return cls(
+            op=op,
+            rollNo=_get(obj, "rollNo", str, where="change"),
+            face_id=_get(obj, "face_id", str, required=False, where="change"),
+            model=_get(obj, "model", str, required=False, where="change"),
+            vector=_floats(obj.get("vector"), "change.vector"),
+            v=int(_get(obj, "v", int, required=False, where="change") or CONTRACT_VERSION),
+        )

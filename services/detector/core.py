@@ -107,6 +107,7 @@ def faces_for_embedding(image: np.ndarray, detections: list[Detection]) -> list[
     faces = []
     for d in detections:
         crop, face_box = imaging.crop_with_context(image, d.box, CROP_CONTEXT)
-        faces.append(Face(box=d.box, confidence=round(d.confidence, 4), landmarks=d.landmarks,
-                          crop=encode_array(crop), face_box=face_box))
+        faces.append(Face(box=tuple(d.box), confidence=round(d.confidence, 4),
+                          landmarks={k: tuple(v) for k, v in d.landmarks.items()},
+                          crop=encode_array(crop), face_box=tuple(face_box)))
     return faces

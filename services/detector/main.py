@@ -1,11 +1,10 @@
-"""Detector service: image in, face crops out (queue faces.detect -> faces.embed)."""
+"""Detector service: image in, face crops out (see shared/pipeline.py for the queues)."""
 from __future__ import annotations
 
 import logging
 
 from services.detector import core
 from shared import contracts, imaging, service
-from shared.broker import answer_job, forward
 from shared.contracts import Reply
 from shared.metrics import FACES
 
@@ -25,13 +24,11 @@ def setup(settings, health):
         chosen = core.select_faces(job.kind, detector.detect(image), rules)
         FACES.labels("detector").inc(len(chosen))
         if not chosen:  # recognition of a photo without faces: nothing to embed
-            return [answer_job(job, Reply(job_id=job.job_id, ok=True, faces=[]))]
-        job.faces = core.faces_for_embedding(image, chosen)
-        job.image = None
-        return [forward(job, contracts.EMBED_QUEUE)]
+            return Reply(job_id=job.job_id, ok=True, faces=[])
+        return job.evolve(image=None, faces=tuple(core.faces_for_embedding(image, chosen)))
 
     return handle, None
 
 
 def main() -> None:
-    service.run("detector", contracts.DETECT_QUEUE, setup)
+    service.run("detector", setup)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from services.gateway.errors import ApiError, from_pipeline
 from services.gateway.pipeline import PipelineClient, PipelineTimeout, PipelineUnavailable
-from shared.contracts import RECOGNIZE, Reply
+from shared.contracts import RECOGNIZE, Enrollment, Reply
 
 
-def run_jobs(pipeline: PipelineClient, kind: str, inputs: list[tuple[bytes, dict | None]],
+def run_jobs(pipeline: PipelineClient, kind: str, inputs: list[tuple[bytes, Enrollment | None]],
              timeout: float) -> list[Reply]:
     """Publish every image at once, then collect the replies, in order.
 

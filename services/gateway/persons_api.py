@@ -12,7 +12,7 @@ from services.gateway.persons import clean_fields
 from services.gateway.pipeline import PipelineClient, PipelineUnavailable
 from shared import imaging
 from shared.config import Settings
-from shared.contracts import ENROLL, ErrorCode
+from shared.contracts import ENROLL, Enrollment, ErrorCode
 from shared.storage import DuplicatePerson, Storage
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
     def enroll_images(roll_no: str, files) -> list[dict]:
         """Send every usable upload through the pipeline as an enrollment job."""
         results: list[dict | None] = []
-        work: list[tuple[int, bytes, dict]] = []
+        work: list[tuple[int, bytes, Enrollment]] = []
         for f in files:
             data = f.read()
             name = f.filename or "unnamed"
@@ -48,20 +48,19 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
                                 "code": ErrorCode.NOT_AN_IMAGE})
             else:
                 results.append(None)
-                work.append((len(results) - 1, data, {
-                    "rollNo": roll_no, "filename": name, "photo_hash": imaging.photo_hash(data)}))
+                work.append((len(results) - 1, data, Enrollment(roll_no, imaging.photo_hash(data), name)))
         timeout = settings.request_timeout_seconds + ENROLL_SECONDS_PER_PHOTO * len(work)
         replies = run_jobs(pipeline, ENROLL, [(data, meta) for _, data, meta in work], timeout)
         for (index, _, meta), reply in zip(work, replies):
             if reply.ok:
-                entry = {"filename": meta["filename"], "accepted": True, "reason": None}
+                entry = {"filename": meta.filename, "accepted": True, "reason": None}
                 if reply.enrolled and reply.enrolled.get("duplicate"):
                     entry["reason"] = "already enrolled (same photo)"
             else:
                 code = reply.error.get("code")
                 if code not in REFUSALS:  # not about the photo: the request failed
                     raise from_pipeline(reply.error)
-                entry = {"filename": meta["filename"], "accepted": False, "reason": REFUSALS[code],
+                entry = {"filename": meta.filename, "accepted": False, "reason": REFUSALS[code],
                          "code": code, "detail": reply.error.get("message")}
             results[index] = entry
         if work:

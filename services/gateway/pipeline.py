@@ -15,11 +15,12 @@ import uuid
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 
-from shared import contracts
-from shared.broker import RECONNECT_ERRORS, Outgoing, connect, declare_topology, forward, publish
+from shared.broker import connect, declare_topology, publish, to_gallery, to_queue
 from shared.config import Settings
-from shared.contracts import GalleryChange, Job, Reply
+from shared.contracts import Enrollment, GalleryChange, Job, Reply
 from shared.metrics import LATE_REPLIES, PIPELINE_WAIT
+from shared.pipeline import FIRST_STAGE
+from shared.reconnect import keep_connected
 
 log = logging.getLogger(__name__)
 
@@ -59,40 +60,35 @@ class PipelineClient:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        backoff = 1.0
+        keep_connected(self._session, name="pipeline client", on_down=self._on_down,
+                       stopping=lambda: self._stopping)
+
+    def _session(self, connected) -> None:
+        self._connection = connect(self.settings)
+        channel = self._connection.channel()
+        channel.confirm_delivery()
+        declare_topology(channel, self.settings)
+        # Private, server-named reply queue: gone with this connection.
+        self._reply_queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        channel.basic_consume(self._reply_queue, self._on_reply, auto_ack=True)
+        self._channel = channel
+        self._ready.set()
+        log.info("pipeline client connected; replies on %s", self._reply_queue)
+        connected()
         while not self._stopping:
+            self._connection.process_data_events(time_limit=1)
+
+    def _on_down(self) -> None:
+        self._ready.clear()
+        self._channel = None
+        # Replies to the old queue can never arrive: fail the waiters now.
+        self._fail_pending(PipelineUnavailable("lost the connection to the message broker"))
+        conn, self._connection = self._connection, None
+        if conn is not None and conn.is_open:
             try:
-                self._connection = connect(self.settings)
-                channel = self._connection.channel()
-                channel.confirm_delivery()
-                declare_topology(channel, self.settings)
-                # Private, server-named reply queue: gone with this connection.
-                self._reply_queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-                channel.basic_consume(self._reply_queue, self._on_reply, auto_ack=True)
-                self._channel = channel
-                self._ready.set()
-                log.info("pipeline client connected; replies on %s", self._reply_queue)
-                backoff = 1.0
-                while not self._stopping:
-                    self._connection.process_data_events(time_limit=1)
-            except RECONNECT_ERRORS as exc:
-                log.warning("broker connection lost (%s); reconnecting in %.0fs", exc or type(exc).__name__, backoff)
-            except Exception:  # noqa: BLE001 - keep the I/O thread alive
-                log.exception("pipeline client failed; reconnecting in %.0fs", backoff)
-            finally:
-                self._ready.clear()
-                self._channel = None
-                # Replies to the old queue can never arrive: fail the waiters now.
-                self._fail_pending(PipelineUnavailable("lost the connection to the message broker"))
-                conn, self._connection = self._connection, None
-                if conn is not None and conn.is_open:
-                    try:
-                        conn.close()
-                    except Exception:  # noqa: BLE001
-                        pass
-            if not self._stopping:
-                time.sleep(backoff)
-                backoff = min(backoff * 2, 15.0)
+                conn.close()
+            except Exception:  # noqa: BLE001
+                pass
 
     def _fail_pending(self, exc: Exception) -> None:
         with self._lock:
@@ -133,7 +129,8 @@ class PipelineClient:
             raise PipelineUnavailable(str(exc)) from None
         return done
 
-    def submit(self, kind: str, image: bytes, timeout: float, enroll: dict | None = None) -> tuple[Job, Future]:
+    def submit(self, kind: str, image: bytes, timeout: float,
+               enroll: Enrollment | None = None) -> tuple[Job, Future]:
         """Publish one job; returns it and the future of its reply."""
         reply_queue = self._reply_queue
         if not self._ready.is_set() or reply_queue is None:
@@ -153,7 +150,7 @@ class PipelineClient:
                     reply.set_exception(PipelineUnavailable(f"the broker did not take the job: {exc}"))
 
         try:
-            self._in_io_thread(lambda channel: publish(channel, forward(job, contracts.DETECT_QUEUE)))\
+            self._in_io_thread(lambda channel: publish(channel, to_queue(FIRST_STAGE.queue, job)))\
                 .add_done_callback(on_published)
         except PipelineUnavailable:
             with self._lock:
@@ -178,7 +175,7 @@ class PipelineClient:
         change = GalleryChange(op="remove", rollNo=roll_no)
         try:
             self._in_io_thread(
-                lambda channel: publish(channel, Outgoing(contracts.GALLERY_EXCHANGE, "", change.to_bytes()))
+                lambda channel: publish(channel, to_gallery(change.to_bytes()))
             ).result(timeout=10)
         except PipelineUnavailable:
             raise

@@ -1,4 +1,4 @@
-"""Matcher service: vectors in, answer out (faces.match -> reply queue).
+"""Matcher service: vectors in, answer out (the last stage of shared/pipeline.py).
 
 Recognition searches the in-memory gallery; enrollment stores the vector in
 MongoDB and announces it on the ``gallery.changes`` fanout exchange, which every
@@ -10,12 +10,13 @@ import logging
 
 from services.matcher import core
 from services.matcher.gallery import Gallery
-from shared import contracts, service
-from shared.broker import Outgoing, answer_job
+from shared import contracts, pipeline, service
+from shared.broker import to_gallery
 from shared.contracts import ENROLL, ErrorCode, GalleryChange, JobError, Reply
 from shared.metrics import GALLERY_SIZE
 from shared.models import threshold_for
 from shared.storage import Storage
+from shared.worker import Result
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +65,17 @@ class Matcher:
             per_face = [self.gallery.search(job.model, f.vector, self.top_k) for f in job.faces]
             persons.update(self.storage.get_persons(core.candidate_roll_nos(per_face) - persons.keys()))
         faces = [core.face_result(f, c, persons, threshold) for f, c in zip(job.faces, per_face)]
-        return [answer_job(job, Reply(job_id=job.job_id, ok=True, faces=faces))]
+        return Reply(job_id=job.job_id, ok=True, faces=faces)
 
     def enroll(self, job: contracts.Job):
-        info = job.enroll or {}
-        roll_no = info.get("rollNo")
-        if not roll_no or not info.get("photo_hash") or len(job.faces) != 1:
+        info = job.enroll
+        if info is None or len(job.faces) != 1:
             raise JobError(ErrorCode.BAD_MESSAGE, "enroll job needs rollNo, photo_hash and exactly one face")
+        roll_no = info.rollNo
         if self.storage.get_person(roll_no) is None:
             raise JobError(ErrorCode.UNKNOWN_PERSON, f"no person with rollNo {roll_no}")
         vector = job.faces[0].vector
-        face_id, new = self.storage.store_face(job.model, roll_no, info["photo_hash"], vector, info.get("filename", ""))
+        face_id, new = self.storage.store_face(job.model, roll_no, info.photo_hash, vector, info.filename)
         if self.storage.get_person(roll_no) is None:
             # Deleted while this photo was in the pipeline: leave no orphan
             # vector behind for a later person with the same rollNo.
@@ -85,7 +86,7 @@ class Matcher:
         reply = Reply(job_id=job.job_id, ok=True, enrolled={
             "rollNo": roll_no, "face_id": face_id, "duplicate": not new, "images_count": count, "model": job.model,
         })
-        return [Outgoing(contracts.GALLERY_EXCHANGE, "", change.to_bytes()), answer_job(job, reply)]
+        return Result(reply=reply, also=(to_gallery(change.to_bytes()),))
 
 
 def setup(settings, health):
@@ -102,7 +103,7 @@ def setup(settings, health):
         """Subscribe to changes first, then load: nothing falls between the two."""
         health.set_ready("database", False)
         queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
-        channel.queue_bind(queue, contracts.GALLERY_EXCHANGE)
+        channel.queue_bind(queue, pipeline.GALLERY_EXCHANGE)
         channel.basic_consume(queue, on_gallery_change, auto_ack=True)
         storage.ensure_indexes()
         matcher.reload()
@@ -112,4 +113,4 @@ def setup(settings, health):
 
 
 def main() -> None:
-    service.run("matcher", contracts.MATCH_QUEUE, setup, checks=("broker", "database"))
+    service.run("matcher", setup)

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from shared.contracts import (CONTRACT_VERSION, ENROLL, RECOGNIZE, ErrorCode, Face, GalleryChange, Job, JobError,
-                              Reply, decode_array, encode_array)
+from shared.contracts import (CONTRACT_VERSION, ENROLL, RECOGNIZE, Enrollment, ErrorCode, Face, GalleryChange, Job,
+                              JobError, Reply, decode_array, encode_array)
 
 
 def make_job(**kw):
@@ -15,9 +15,9 @@ def make_job(**kw):
 
 def test_job_round_trip_keeps_every_stage_field():
     crop = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
-    job = make_job(kind=ENROLL, image=b"\xff\xd8\xffjpeg", model="m", enroll={"rollNo": "R1"},
-                   faces=[Face(box=[1, 2, 3, 4], confidence=0.9, crop=encode_array(crop), face_box=[0, 0, 3, 2],
-                               vector=[0.5, 0.5])])
+    job = make_job(kind=ENROLL, image=b"\xff\xd8\xffjpeg", model="m", enroll=Enrollment("R1", "h1", "a.jpg"),
+                   faces=[Face(box=(1, 2, 3, 4), confidence=0.9, crop=encode_array(crop), face_box=(0, 0, 3, 2),
+                               vector=(0.5, 0.5), landmarks={"nose": (2, 3)})])
     back = Job.from_bytes(job.to_bytes())
     assert back == job
     assert np.array_equal(decode_array(back.faces[0].crop), crop)
@@ -54,7 +54,61 @@ def test_expiry():
 def test_reply_and_gallery_change_round_trip():
     reply = Reply.failure("j", ErrorCode.NO_FACE, "no face")
     assert Reply.from_bytes(reply.to_bytes()) == reply
-    change = GalleryChange(op="add", rollNo="R", face_id="f", model="m", vector=[1.0])
+    change = GalleryChange(op="add", rollNo="R", face_id="f", model="m", vector=(1.0,))
     assert GalleryChange.from_bytes(change.to_bytes()) == change
     with pytest.raises(JobError):
         GalleryChange.from_bytes(b'{"op":"explode","rollNo":"R"}')
+
+
+def test_records_are_immutable_and_stages_derive_new_jobs():
+    job = make_job(image=b"x")
+    with pytest.raises(AttributeError):
+        job.image = None  # type: ignore[misc]
+    face = Face(box=(1, 2, 3, 4), confidence=0.9, crop={"shape": [1], "data": "AA=="}, face_box=(0, 0, 1, 1))
+    after = job.evolve(image=None, faces=[face.with_vector([0.6, 0.8])])
+    assert job.image == b"x" and job.faces is None  # the input is unchanged
+    assert after.image is None and after.faces[0].vector == (0.6, 0.8) and after.faces[0].crop is None
+    assert isinstance(after.faces, tuple)
+
+
+def good_job() -> dict:
+    return json.loads(make_job(kind=ENROLL, enroll=Enrollment("R1", "h1"),
+                               faces=[Face(box=(1, 2, 3, 4), confidence=0.9, vector=(1.0,))]).to_bytes())
+
+
+@pytest.mark.parametrize("path,value", [
+    (("deadline",), "soon"),
+    (("deadline",), True),
+    (("job_id",), 7),
+    (("reply_to",), None),
+    (("kind",), ["recognize"]),
+    (("image",), "not base64!"),
+    (("image",), 12),
+    (("faces",), {"box": [1, 2, 3, 4]}),
+    (("faces", 0), "a face"),
+    (("faces", 0, "box"), [1, 2, 3]),
+    (("faces", 0, "box"), [1, 2, "3", 4]),
+    (("faces", 0, "confidence"), "high"),
+    (("faces", 0, "vector"), ["x"]),
+    (("faces", 0, "landmarks"), {"nose": [1]}),
+    (("enroll",), "R1"),
+    (("enroll", "rollNo"), 5),
+    (("enroll", "photo_hash"), ""),
+    (("model",), 3),
+])
+def test_fields_of_the_wrong_type_are_bad_messages(path, value):
+    obj = good_job()
+    target = obj
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(JobError) as err:
+        Job.from_bytes(json.dumps(obj).encode())
+    assert err.value.code == ErrorCode.BAD_MESSAGE
+
+
+@pytest.mark.parametrize("body", [b"[]", b"42", b'"job"', b"null", b"\xff\xfe"])
+def test_json_that_is_not_an_object_is_a_bad_message(body):
+    with pytest.raises(JobError) as err:
+        Job.from_bytes(body)
+    assert err.value.code == ErrorCode.BAD_MESSAGE

@@ -1,7 +1,13 @@
 import numpy as np
 
-from services.embedder.models import fixed_standardize, l2_normalize, model_input, prewhiten
-from shared.models import MSCELEB_128, SPECS, VGGFACE2_512, threshold_for
+from services.embedder.backends import backend_of
+from services.embedder.models import Embedder
+from services.embedder.preprocessing import fixed_standardize, l2_normalize, prewhiten
+from shared.models import MODELS, MSCELEB_128, SPECS, VGGFACE2_512, threshold_for
+
+
+def model_input(crop, face_box, spec):
+    return Embedder(backend_of(spec.name), forward=None).model_input(crop, face_box)
 
 
 def test_prewhiten_gives_zero_mean_unit_std():
@@ -38,7 +44,7 @@ def test_compiled_forward_equals_the_eager_model_and_traces_once():
     same numbers, and one trace whatever the batch size (no retracing per job)."""
     import keras
 
-    from services.embedder.models import compiled_forward
+    from services.embedder.backends.keras_graph import compiled_forward
 
     inputs = keras.Input((16, 16, 3))
     model = keras.Model(inputs, keras.layers.Dense(4)(keras.layers.GlobalAveragePooling2D()(inputs)))
@@ -47,3 +53,26 @@ def test_compiled_forward_equals_the_eager_model_and_traces_once():
         batch = np.random.default_rng(n).random((n, 16, 16, 3), dtype=np.float32)
         np.testing.assert_allclose(np.asarray(forward(batch)), np.asarray(model(batch, training=False)), rtol=1e-6)
     assert forward.experimental_get_tracing_count() == 1
+
+
+def test_every_registered_model_has_a_backend_declaring_it():
+    for name, spec in MODELS.items():
+        backend = backend_of(name)
+        assert backend.SPEC is spec
+        assert callable(backend.standardize) and callable(backend.load)
+        x = backend.standardize(np.full((spec.image_size, spec.image_size, 3), 90, np.uint8))
+        assert x.shape == (spec.image_size, spec.image_size, 3) and x.dtype == np.float32
+
+
+def test_embedder_feeds_its_backend_and_normalises():
+    seen = []
+
+    def forward(batch):
+        seen.append(batch.shape)
+        return np.tile([3.0, 4.0] + [0.0] * 126, (len(batch), 1))
+
+    emb = Embedder(backend_of(MSCELEB_128), forward)
+    out = emb.embed([(np.zeros((90, 80, 3), np.uint8), [10, 10, 50, 60])] * 2)
+    assert seen == [(2, 160, 160, 3)]
+    assert np.allclose(out[:, :2], [0.6, 0.8])
+    assert emb.embed([]).shape == (0, 128)

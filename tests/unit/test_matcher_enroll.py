@@ -6,7 +6,7 @@ import pytest
 
 from services.matcher.gallery import Gallery
 from services.matcher.main import Matcher
-from shared.contracts import ENROLL, GALLERY_EXCHANGE, Face, GalleryChange, Job, JobError, Reply
+from shared.contracts import ENROLL, GALLERY_EXCHANGE, Enrollment, Face, GalleryChange, Job, JobError
 
 
 class FakeStorage:
@@ -33,15 +33,16 @@ class FakeStorage:
 def enroll_job() -> Job:
     return Job(kind=ENROLL, reply_to="reply", correlation_id="c1", deadline=time.time() + 30, model="m",
                faces=[Face(box=[0, 0, 50, 50], confidence=0.99, vector=[1.0, 0.0])],
-               enroll={"rollNo": "R1", "photo_hash": "h1", "filename": "a.jpg"})
+               enroll=Enrollment("R1", "h1", "a.jpg"))
 
 
 def test_enrollment_stores_announces_and_answers():
     storage = FakeStorage([True, True])
-    change, answer = Matcher(storage, Gallery(), None, 3).enroll(enroll_job())
+    result = Matcher(storage, Gallery(), None, 3).enroll(enroll_job())
+    (change,) = result.also
     assert storage.faces == {"m:R1:h1": "R1"}
     assert change.exchange == GALLERY_EXCHANGE and GalleryChange.from_bytes(change.body).op == "add"
-    reply = Reply.from_bytes(answer.body)
+    reply = result.reply
     assert reply.ok and reply.enrolled["images_count"] == 1 and reply.enrolled["duplicate"] is False
 
 

@@ -1,0 +1,270 @@
+"""The worker loop: what happens to each delivered message, and the consumer
+that runs it. This is the code that decides whether data is lost.
+
+Every worker gets these guarantees:
+
+* a job is acked only after everything it produced (the next stage's job, the
+  reply, gallery changes) was confirmed by the broker, so a worker killed
+  mid-job loses nothing: the broker redelivers it;
+* a message that cannot be read (not JSON, not an object, fields of the wrong
+  type) is answered with ``bad_message`` where it says whom to answer, and kept
+  in the dead-letter queue for an operator; it never crashes the consumer;
+* bad input (:class:`~shared.contracts.JobError`) and passed deadlines are
+  answered at once, never retried;
+* a job that crashes the handler is requeued (``basic.reject``, which the
+  broker counts as a delivery); after ``MAX_DELIVERIES`` deliveries it goes to
+  the dead-letter queue and the client hears ``job_failed``. The queues'
+  ``x-delivery-limit`` is the broker-side backstop;
+* an output the broker refuses (unroutable, nacked) requeues the job too.
+
+The parts, after dramatiq's middleware: :class:`Processor` makes a pure
+:class:`Decision` for a :class:`Delivery` (run the handler, or let a
+:class:`Policy` — delivery limit, deadline — decide first); :func:`settle`
+carries it out on a channel; :class:`Worker` is the pika consumer around both.
+``tests/unit/test_worker.py`` checks each rule against an in-memory channel.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence, Union
+
+from shared import pipeline
+from shared.broker import REFUSED_ERRORS, Outgoing, answer, answer_job, connect, declare_topology, publish, to_queue
+from shared.config import Settings
+from shared.contracts import ErrorCode, Job, JobError, Reply
+from shared.metrics import JOB_SECONDS, JOBS, Health
+from shared.pipeline import Stage
+from shared.reconnect import keep_connected
+
+log = logging.getLogger(__name__)
+
+ACK, RETRY = "ack", "retry"
+# Wait before requeueing a crashed job: no hot loop on a persistent failure.
+RETRY_DELAY_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message as the broker delivered it."""
+
+    body: bytes
+    tag: int
+    reply_to: str | None = None
+    correlation_id: str | None = None
+    deliveries: int = 0  # earlier deliveries of this message (quorum queues' x-delivery-count)
+
+    @classmethod
+    def from_pika(cls, method, props, body: bytes) -> "Delivery":
+        count = (props.headers or {}).get("x-delivery-count", 0)
+        return cls(body, method.delivery_tag, props.reply_to, props.correlation_id,
+                   count if isinstance(count, int) else 0)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a handler produced: a job for the next stage and/or a reply, plus
+    other messages to publish before the input is acked (gallery changes)."""
+
+    job: Job | None = None
+    reply: Reply | None = None
+    also: tuple[Outgoing, ...] = ()
+
+
+# A handler returns the job for the next stage, the reply, or a Result.
+Handler = Callable[[Job], Union[Job, Reply, Result]]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one delivery: publish ``outgoing``, then ack or requeue."""
+
+    outcome: str  # for metrics and logs: ok, expired, bad_message, dead_lettered, crashed, or an error code
+    kind: str  # the job's kind, "unknown" when unreadable
+    settle: str = ACK
+    outgoing: tuple[Outgoing, ...] = ()
+    delay: float = 0.0  # seconds to wait before requeueing
+
+
+def reply_to_delivery(delivery: Delivery, job_id: str, code: str, message: str) -> tuple[Outgoing, ...]:
+    """The error reply, if the message says whom to answer."""
+    if not delivery.reply_to:
+        return ()
+    return (answer(delivery.reply_to, delivery.correlation_id, Reply.failure(job_id, code, message)),)
+
+
+def to_dead_letters(delivery: Delivery, stage: Stage, why: str) -> Outgoing:
+    """The message as it came, parked in the dead-letter queue with the reason."""
+    return Outgoing("", pipeline.DEAD_LETTER_QUEUE, delivery.body, delivery.correlation_id, delivery.reply_to,
+                    headers={"x-failed-queue": stage.queue, "x-deliveries": delivery.deliveries, "x-reason": why})
+
+
+class Policy:
+    """One rule around the handler. ``before`` may decide instead of the
+    handler; ``after`` sees every decision once it was carried out."""
+
+    def before(self, delivery: Delivery, job: Job) -> Decision | None:
+        return None
+
+    def after(self, delivery: Delivery, decision: Decision, seconds: float) -> None:
+        pass
+
+
+class DeliveryLimit(Policy):
+    """A job delivered ``max_deliveries`` times already failed each time: park
+    it for an operator and tell the waiting client, instead of crashing again."""
+
+    def __init__(self, stage: Stage, max_deliveries: int):
+        self.stage, self.max_deliveries = stage, max_deliveries
+
+    def before(self, delivery, job):
+        if delivery.deliveries < self.max_deliveries:
+            return None
+        log.error("job %s failed %d times on %s: dead-lettered", job.job_id, delivery.deliveries, self.stage.queue)
+        message = (f"the {self.stage.name} failed on this job {delivery.deliveries} times; it was moved to "
+                   f"the dead-letter queue {pipeline.DEAD_LETTER_QUEUE}")
+        return Decision("dead_lettered", job.kind, ACK, (
+            to_dead_letters(delivery, self.stage, "delivery limit"),
+            *reply_to_delivery(delivery, job.job_id, ErrorCode.JOB_FAILED, message)))
+
+
+class Deadline(Policy):
+    """Nobody waits for a job past its deadline: answer so, do no work."""
+
+    def __init__(self, stage: Stage, clock: Callable[[], float] = time.time):
+        self.stage, self.clock = stage, clock
+
+    def before(self, delivery, job):
+        if not job.expired(self.clock()):
+            return None
+        reply = Reply.failure(job.job_id, ErrorCode.DEADLINE_EXCEEDED,
+                              f"deadline passed before the {self.stage.name} could process the job")
+        return Decision("expired", job.kind, ACK, (answer_job(job, reply),))
+
+
+class Metrics(Policy):
+    """``attendance_jobs_total`` by outcome; ``attendance_job_seconds`` of settled jobs."""
+
+    def __init__(self, stage: Stage):
+        self.service = stage.name
+
+    def after(self, delivery, decision, seconds):
+        JOBS.labels(self.service, decision.kind, decision.outcome).inc()
+        if decision.settle == ACK:
+            JOB_SECONDS.labels(self.service, decision.kind).observe(seconds)
+
+
+def default_policies(stage: Stage, settings: Settings) -> list[Policy]:
+    return [DeliveryLimit(stage, settings.max_deliveries), Deadline(stage), Metrics(stage)]
+
+
+class Processor:
+    """Turns a delivery into a :class:`Decision`. Pure apart from the handler."""
+
+    def __init__(self, stage: Stage, handler: Handler, policies: Sequence[Policy]):
+        self.stage, self.handler, self.policies = stage, handler, list(policies)
+        self.next_queue = pipeline.next_queue(stage)
+
+    def decide(self, delivery: Delivery) -> Decision:
+        try:
+            job = Job.from_bytes(delivery.body)
+        except JobError as exc:
+            log.warning("unreadable message on %s: %s", self.stage.queue, exc.message)
+            return Decision(ErrorCode.BAD_MESSAGE, "unknown", ACK, (
+                to_dead_letters(delivery, self.stage, exc.message),
+                *reply_to_delivery(delivery, "unknown", exc.code, exc.message)))
+        for policy in self.policies:
+            decision = policy.before(delivery, job)
+            if decision is not None:
+                return decision
+        try:
+            outputs = self._outputs(job, self.handler(job))
+        except JobError as exc:
+            return Decision(exc.code, job.kind, ACK, (answer_job(job, Reply.failure(job.job_id, exc.code, exc.message)),))
+        except Exception:  # noqa: BLE001 - any crash: retry, bounded by the delivery limit
+            log.exception("job %s crashed the %s (delivery %d)", job.job_id, self.stage.name, delivery.deliveries + 1)
+            return Decision("crashed", job.kind, RETRY, delay=RETRY_DELAY_SECONDS)
+        return Decision("ok", job.kind, ACK, outputs)
+
+    def _outputs(self, job: Job, result) -> tuple[Outgoing, ...]:
+        if isinstance(result, Job):
+            result = Result(job=result)
+        elif isinstance(result, Reply):
+            result = Result(reply=result)
+        out = list(result.also)
+        if result.job is not None:
+            if self.next_queue is None:
+                raise TypeError(f"{self.stage.name} is the last stage: its handler must return a Reply")
+            out.append(to_queue(self.next_queue, result.job))
+        if result.reply is not None:
+            out.append(answer_job(job, result.reply))
+        return tuple(out)
+
+    def settled(self, delivery: Delivery, decision: Decision, seconds: float) -> None:
+        for policy in self.policies:
+            policy.after(delivery, decision, seconds)
+
+
+def settle(channel, delivery: Delivery, decision: Decision, sleep: Callable[[float], None] = time.sleep) -> Decision:
+    """Carry out ``decision``: publish its messages with confirms, then ack, or
+    requeue. Returns the decision as carried out (a refused output turns it
+    into a retry). A lost connection raises: the broker redelivers the job."""
+    try:
+        for out in decision.outgoing:
+            publish(channel, out)
+    except REFUSED_ERRORS as exc:
+        log.warning("the broker refused an output of a %s job (%s): requeued", decision.kind, type(exc).__name__)
+        decision = Decision("output_refused", decision.kind, RETRY, delay=RETRY_DELAY_SECONDS)
+    if decision.settle == ACK:
+        channel.basic_ack(delivery.tag)
+    else:
+        if decision.delay:
+            sleep(decision.delay)
+        # reject, not nack: RabbitMQ 4 counts only rejections as deliveries.
+        channel.basic_reject(delivery.tag, requeue=True)
+    return decision
+
+
+class Worker:
+    """Consume one stage's queue with a :class:`Processor`, reconnecting forever.
+
+    ``on_connect(channel)`` runs after every (re)connect, before consuming:
+    the matcher binds its gallery-change queue and reloads the gallery there.
+    """
+
+    def __init__(self, stage: Stage, processor: Processor, settings: Settings, health: Health,
+                 on_connect: Callable[[object], None] | None = None):
+        self.stage, self.processor, self.settings, self.health = stage, processor, settings, health
+        self.on_connect = on_connect
+
+    def on_message(self, channel, method, props, body: bytes) -> None:
+        started = time.monotonic()
+        delivery = Delivery.from_pika(method, props, body)
+        decision = settle(channel, delivery, self.processor.decide(delivery))
+        self.processor.settled(delivery, decision, time.monotonic() - started)
+
+    def _session(self, connected: Callable[[], None]) -> None:
+        connection = connect(self.settings)
+        try:
+            channel = connection.channel()
+            channel.confirm_delivery()
+            declare_topology(channel, self.settings)
+            channel.basic_qos(prefetch_count=self.settings.prefetch)
+            if self.on_connect:
+                self.on_connect(channel)
+            channel.basic_consume(self.stage.queue, self.on_message)
+            self.health.set_ready("broker", True)
+            log.info("%s consuming %s", self.stage.name, self.stage.queue)
+            connected()
+            channel.start_consuming()
+        finally:
+            if connection.is_open:
+                try:
+                    connection.close()
+                except Exception:  # noqa: BLE001 - closing a broken connection
+                    pass
+
+    def run_forever(self) -> None:
+        keep_connected(self._session, name=self.stage.name,
+                       on_down=lambda: self.health.set_ready("broker", False))
