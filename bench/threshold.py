@@ -19,6 +19,7 @@ sides. Prints the figures and writes bench/reports/threshold-<model>.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.report import write_report  # noqa: E402
 from services.detector.core import MtcnnDetector, QualityRules, faces_for_embedding  # noqa: E402
-from services.embedder.models import Embedder, load_model  # noqa: E402
+from services.embedder.models import load_model  # noqa: E402
 from shared import config, imaging  # noqa: E402
 from shared.contracts import decode_array  # noqa: E402
 
@@ -38,8 +39,8 @@ from shared.contracts import decode_array  # noqa: E402
 def embed_dataset(dataset: Path, settings, model_choice: str):
     detector = MtcnnDetector(settings.detect_max_side)
     rules = QualityRules(settings.detect_min_face_px, settings.detect_min_confidence)
-    model, spec = load_model(model_choice, settings.facenet_h5, settings.keras_facenet_cache)
-    embedder = Embedder(model, spec)
+    embedder = load_model(dataclasses.replace(settings, embedder_model=model_choice))
+    spec = embedder.spec
     people, vectors, skipped = [], [], []
     for path in sorted(dataset.glob("*/*/*.jpg")):
         image = imaging.decode_image(path.read_bytes())
