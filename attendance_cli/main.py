@@ -278,6 +278,21 @@ def cmd_report(c: Client, a) -> int:
 
 
 # -- argument parsing -------------------------------------------------------------
+# Positional arguments by what they name: (dest, metavar, nargs).
+ROLL_NO = ("roll_no", "ROLLNO", None)
+SESSION = ("session", "SESSION", None)
+PHOTOS = ("photos", "PHOTO", "+")
+
+
+def command(sub, name: str, func, help: str, *positionals) -> argparse.ArgumentParser:
+    """A subcommand running ``func`` with the given positional arguments."""
+    c = sub.add_parser(name, help=help)
+    for dest, metavar, nargs in positionals:
+        c.add_argument(dest, metavar=metavar, nargs=nargs)
+    c.set_defaults(func=func)
+    return c
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="attendance", description="Attendance Tracker command-line tool.")
     p.add_argument("--url", default=os.environ.get("ATTENDANCE_URL", "http://127.0.0.1:8080"),
@@ -298,10 +313,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--contact")
     e.set_defaults(func=cmd_enroll)
 
-    ap = sub.add_parser("add-photos", help="add photos to an enrolled person")
-    ap.add_argument("roll_no", metavar="ROLLNO")
-    ap.add_argument("photos", nargs="+", metavar="PHOTO")
-    ap.set_defaults(func=cmd_add_photos)
+    command(sub, "add-photos", cmd_add_photos, "add photos to an enrolled person", ROLL_NO, PHOTOS)
 
     b = sub.add_parser("bulk-enroll", help="enroll everybody from FOLDER/<rollNo>/*.jpg and a CSV of details",
                        description="The CSV has the header rollNo,name,fatherName,department,contact; each "
@@ -317,15 +329,9 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     r.set_defaults(func=cmd_recognize)
 
-    ps = sub.add_parser("persons", help="list enrolled persons")
-    ps.add_argument("--department")
-    ps.set_defaults(func=cmd_persons)
-    pe = sub.add_parser("person", help="show one person")
-    pe.add_argument("roll_no", metavar="ROLLNO")
-    pe.set_defaults(func=cmd_person)
-    dp = sub.add_parser("delete-person", help="delete a person and their face data")
-    dp.add_argument("roll_no", metavar="ROLLNO")
-    dp.set_defaults(func=cmd_delete_person)
+    command(sub, "persons", cmd_persons, "list enrolled persons").add_argument("--department")
+    command(sub, "person", cmd_person, "show one person", ROLL_NO)
+    command(sub, "delete-person", cmd_delete_person, "delete a person and their face data", ROLL_NO)
 
     s = sub.add_parser("session", help="create, list, show, close or delete attendance sessions")
     ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -348,27 +354,16 @@ def parser() -> argparse.ArgumentParser:
         sa.add_argument("id", metavar="SESSION")
     s.set_defaults(func=cmd_session)
 
-    ci = sub.add_parser("checkin", help="check in people from photos")
-    ci.add_argument("session", metavar="SESSION")
-    ci.add_argument("photos", nargs="+", metavar="PHOTO")
+    ci = command(sub, "checkin", cmd_checkin, "check in people from photos", SESSION, PHOTOS)
     ci.add_argument("--at", help="when the photos were taken: HH:MM today or ISO 8601 (default: now)")
     ci.add_argument("--force", action="store_true", help="record check-ins outside the session window")
-    ci.set_defaults(func=cmd_checkin)
 
-    mk = sub.add_parser("mark", help="mark a person by hand (recorded in the audit trail)")
-    mk.add_argument("session", metavar="SESSION")
-    mk.add_argument("roll_no", metavar="ROLLNO")
+    mk = command(sub, "mark", cmd_mark, "mark a person by hand (recorded in the audit trail)", SESSION, ROLL_NO)
     mk.add_argument("--reason", required=True)
     mk.add_argument("--late", action="store_true", help="mark late instead of present")
-    mk.set_defaults(func=cmd_mark)
-    um = sub.add_parser("unmark", help="remove a person's mark (recorded in the audit trail)")
-    um.add_argument("session", metavar="SESSION")
-    um.add_argument("roll_no", metavar="ROLLNO")
-    um.add_argument("--reason", required=True)
-    um.set_defaults(func=cmd_unmark)
-    au = sub.add_parser("audit", help="who changed which mark, when and why")
-    au.add_argument("session", metavar="SESSION")
-    au.set_defaults(func=cmd_audit)
+    command(sub, "unmark", cmd_unmark, "remove a person's mark (recorded in the audit trail)",
+            SESSION, ROLL_NO).add_argument("--reason", required=True)
+    command(sub, "audit", cmd_audit, "who changed which mark, when and why", SESSION)
 
     rp = sub.add_parser("report", help="attendance reports (print, or --csv FILE)")
     rsub = rp.add_subparsers(dest="kind", required=True, metavar="KIND")

@@ -14,7 +14,7 @@ def candidate_roll_nos(per_face: list[list[Candidate]]) -> set[str]:
 
 
 def face_result(face: Face, candidates: list[Candidate], persons: dict[str, dict], threshold: float) -> dict:
-    """One face of the recognize answer (DESIGN.md, ``POST /recognize``).
+    """One face of the recognize answer (docs/ARCHITECTURE.md, "HTTP contract", ``POST /recognize``).
 
     ``candidates`` must only name people present in ``persons``; the caller
     drops the others (deleted people whose vectors some copy still held).
