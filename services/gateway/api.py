@@ -5,25 +5,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from pathlib import Path
 
 from flask import Flask, Response, g, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from attendance.errors import AttendanceError
+from attendance.store import AttendanceStore
 from services.gateway import auth
 from services.gateway.attendance_api import attendance_blueprint
-from services.gateway.errors import ApiError
+from services.gateway.console import console_blueprint
+from services.gateway.errors import ApiError, from_attendance
 from services.gateway.persons_api import persons_blueprint
 from services.gateway.pipeline import PipelineClient
-from shared.attendance_store import AttendanceStore
 from shared.config import Settings
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
 from shared.storage import Storage
 
 log = logging.getLogger(__name__)
-
-CONSOLE = Path(__file__).with_name("console.html")
 
 # A refused upload is read to its end (see drain_body) up to the larger of these:
 # 4 times the limit, and 64 MiB (a client that batches for the default limit
@@ -104,6 +103,10 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
         headers = {"WWW-Authenticate": 'Bearer realm="attendance"'} if err.status == 401 else {}
         return jsonify(err.body()), err.status, headers
 
+    @app.errorhandler(AttendanceError)
+    def attendance_error(err: AttendanceError):
+        return api_error(from_attendance(err))
+
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(err):
         drain_body(request.environ, cap=max(DRAIN_FACTOR * settings.max_upload_bytes, DRAIN_FLOOR_BYTES))
@@ -127,9 +130,7 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
         return api_error(ApiError(500, "internal", "internal error; see the gateway's log"))
 
     # -- root paths -------------------------------------------------------------
-    @app.get("/")
-    def console():
-        return Response(CONSOLE.read_text(encoding="utf-8"), mimetype="text/html")
+    app.register_blueprint(console_blueprint())  # "/" and /console/<file>: the web console
 
     @app.get("/healthz")
     def healthz():

@@ -1,6 +1,11 @@
-"""HTTP errors of the API: ``{"error": {"code": ..., "message": ...}}``."""
+"""HTTP errors of the API: ``{"error": {"code": ..., "message": ...}}``.
+
+The gateway alone knows HTTP: the pipeline's error codes and the attendance
+package's errors become statuses here, by the two tables below.
+"""
 from __future__ import annotations
 
+from attendance.errors import AttendanceError, Conflict, Invalid, NotFound
 from shared.contracts import ErrorCode
 
 
@@ -32,3 +37,21 @@ PIPELINE_STATUS = {
 def from_pipeline(error: dict) -> ApiError:
     code = error.get("code", "pipeline_error")
     return ApiError(PIPELINE_STATUS.get(code, 500), code, error.get("message", "the pipeline failed"))
+
+
+# Attendance errors -> HTTP status, by kind (see attendance/errors.py): an
+# error is looked up along its class hierarchy, so a new error of a known kind
+# answers the right status without an entry here.
+ATTENDANCE_STATUS = {
+    Invalid: 400,
+    NotFound: 404,
+    Conflict: 409,
+}
+
+
+def attendance_status(err: AttendanceError) -> int:
+    return next((ATTENDANCE_STATUS[kind] for kind in type(err).__mro__ if kind in ATTENDANCE_STATUS), 500)
+
+
+def from_attendance(err: AttendanceError) -> ApiError:
+    return ApiError(attendance_status(err), err.code, err.message)

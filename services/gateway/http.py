@@ -24,6 +24,12 @@ def text_field(body: dict, key: str, required: bool = True) -> str | None:
     return value.strip()
 
 
+def given(body: dict, *keys: str) -> dict:
+    """The fields of ``keys`` the client sent: passed on as keyword arguments,
+    so that the attendance package's defaults apply to the others."""
+    return {k: body[k] for k in keys if k in body}
+
+
 def operator(body: dict) -> str:
     """Who makes a change: ``by`` in the body, else the X-Operator header, else
     the name of the request's API token."""

@@ -11,11 +11,11 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
+from attendance.store import AttendanceStore
 from services.gateway import auth
 from services.gateway.api import create_app
 from services.gateway.pipeline import PipelineClient
 from shared import config, logs
-from shared.attendance_store import AttendanceStore
 from shared.storage import Storage
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,9 @@ import io
 
 import pytest
 
-from services.gateway import attendance as rules
-from services.gateway.errors import ApiError
+from attendance import reports, rules, times
+from attendance.errors import AttendanceError, BadRange, BadTime, BadTz, OutsideWindow
+from services.gateway.errors import attendance_status
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
 SESSION = {"_id": "s1", "name": "Maths", "department": "CSD", "roster": ["B", "A", "C"],
@@ -13,26 +14,27 @@ SESSION = {"_id": "s1", "name": "Maths", "department": "CSD", "roster": ["B", "A
 
 
 def test_parse_time_accepts_offsets_and_assumes_utc():
-    assert rules.parse_time("2026-11-25T14:30:00+05:30", "x") == T0
-    assert rules.parse_time("2026-11-25T09:00:00Z", "x") == T0
-    assert rules.parse_time("2026-11-25T09:00:00", "x") == T0
+    assert times.parse_time("2026-11-25T14:30:00+05:30", "x") == T0
+    assert times.parse_time("2026-11-25T09:00:00Z", "x") == T0
+    assert times.parse_time("2026-11-25T09:00:00", "x") == T0
 
 
 @pytest.mark.parametrize("value", ["", "tomorrow", "2026-13-40T00:00", 12, None])
 def test_malformed_times_are_400(value):
-    with pytest.raises(ApiError) as err:
-        rules.parse_time(value, "starts_at")
-    assert err.value.status == 400 and "starts_at" in err.value.message
+    with pytest.raises(BadTime) as err:
+        times.parse_time(value, "starts_at")
+    assert attendance_status(err.value) == 400 and "starts_at" in err.value.message
+    assert err.value.code == "bad_time"
 
 
 def test_date_range_whole_days_inclusive():
-    lo, hi = rules.parse_date_range("2026-11-01", "2026-11-30")
+    lo, hi = times.parse_date_range("2026-11-01", "2026-11-30")
     assert lo == dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     assert hi == dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
-    with pytest.raises(ApiError):
-        rules.parse_date_range("2026-11-30", "2026-11-01")
-    with pytest.raises(ApiError):
-        rules.parse_date_range("last week", None)
+    with pytest.raises(BadRange):
+        times.parse_date_range("2026-11-30", "2026-11-01")
+    with pytest.raises(AttendanceError):
+        times.parse_date_range("last week", None)
 
 
 def test_window_present_late_and_refusals():
@@ -41,9 +43,10 @@ def test_window_present_late_and_refusals():
     assert w.status_at(T0 + dt.timedelta(minutes=11)) == "late"
     w.check(T0 + dt.timedelta(minutes=30), force=False)
     for outside in (T0 - dt.timedelta(minutes=1), T0 + dt.timedelta(hours=2)):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(OutsideWindow) as err:
             w.check(outside, force=False)
-        assert err.value.status == 409 and "force" in err.value.message
+        assert attendance_status(err.value) == 409 and "force" in err.value.message
+        assert err.value.code == "outside_window"
         w.check(outside, force=True)  # the operator insists
 
 
@@ -66,12 +69,12 @@ def test_session_report_and_its_csv_agree():
              {"rollNo": "C", "status": "late", "marked_at": T0 + dt.timedelta(minutes=20), "similarity": None,
               "source": "manual"}]
     persons = {"A": {"name": "Ann", "department": "CSD"}, "B": {"name": "Bob", "department": "CSD"}}
-    report = rules.session_report(SESSION, persons, marks)
+    report = reports.session_report(SESSION, persons, marks)
     assert [r["rollNo"] for r in report["rows"]] == ["A", "B", "C"]
     assert [r["status"] for r in report["rows"]] == ["present", "absent", "late"]
     assert report["counts"] == {"present": 1, "late": 1, "absent": 1}
     assert report["rows"][2]["name"] == "(deleted)"
-    parsed = list(csv.DictReader(io.StringIO(rules.to_csv(report["rows"], rules.SESSION_CSV))))
+    parsed = list(csv.DictReader(io.StringIO(reports.to_csv(report["rows"], reports.SESSION_CSV))))
     assert [(r["rollNo"], r["status"], r["similarity"]) for r in parsed] == [
         ("A", "present", "0.9"), ("B", "absent", ""), ("C", "late", "")]
 
@@ -80,9 +83,9 @@ def test_person_history_percentage():
     sessions = [dict(SESSION, _id=f"s{i}", starts_at=T0 + dt.timedelta(days=i)) for i in range(4)]
     marks = [{"session_id": "s0", "status": "present", "marked_at": T0},
              {"session_id": "s2", "status": "late", "marked_at": T0}]
-    h = rules.person_history("A", sessions, marks)
+    h = reports.person_history("A", sessions, marks)
     assert (h["sessions"], h["present"], h["late"], h["absent"], h["percentage"]) == (4, 1, 1, 2, 50.0)
-    assert rules.person_history("A", [], [])["percentage"] is None
+    assert reports.person_history("A", [], [])["percentage"] is None
 
 
 def test_department_summary_counts_only_sessions_on_each_roster():
@@ -91,8 +94,8 @@ def test_department_summary_counts_only_sessions_on_each_roster():
     marks = [{"session_id": "s1", "rollNo": "A", "status": "present"},
              {"session_id": "s2", "rollNo": "A", "status": "late"},
              {"session_id": "s1", "rollNo": "B", "status": "present"}]
-    out = rules.department_summary("CSD", [s1, s2], [{"rollNo": "A", "name": "Ann"}, {"rollNo": "B", "name": "Bob"}],
-                                   marks)
+    out = reports.department_summary("CSD", [s1, s2], [{"rollNo": "A", "name": "Ann"},
+                                                        {"rollNo": "B", "name": "Bob"}], marks)
     assert out["rows"] == [
         {"rollNo": "A", "name": "Ann", "sessions": 2, "present": 1, "late": 1, "absent": 0, "percentage": 100.0},
         {"rollNo": "B", "name": "Bob", "sessions": 1, "present": 1, "late": 0, "absent": 0, "percentage": 100.0}]
@@ -104,30 +107,44 @@ KOLKATA = "Asia/Kolkata"
 @pytest.mark.parametrize("value, offset", [(None, 0), ("UTC", 0), ("+05:30", 330), ("-0800", -480),
                                            (KOLKATA, 330), ("Europe/Berlin", 60)])
 def test_report_time_zones_by_name_or_offset(value, offset):
-    tz = rules.parse_tz(value)
+    tz = times.parse_tz(value)
     assert T0.astimezone(tz).utcoffset() == dt.timedelta(minutes=offset)
 
 
 @pytest.mark.parametrize("value", ["Mars/Olympus", "+25:00", "5:30", "../etc/passwd"])
 def test_unknown_time_zones_are_400(value):
-    with pytest.raises(ApiError) as err:
-        rules.parse_tz(value)
-    assert err.value.status == 400 and err.value.code == "bad_tz"
+    with pytest.raises(BadTz) as err:
+        times.parse_tz(value)
+    assert attendance_status(err.value) == 400 and err.value.code == "bad_tz"
 
 
 def test_reports_show_times_in_the_readers_zone():
     marks = [{"session_id": "s1", "rollNo": "A", "status": "present", "marked_at": T0 + dt.timedelta(minutes=2),
               "similarity": 0.8, "source": "photo"}]
-    tz = rules.parse_tz(KOLKATA)
-    report = rules.session_report(SESSION, {"A": {"name": "Ann"}}, marks, tz)
+    tz = times.parse_tz(KOLKATA)
+    report = reports.session_report(SESSION, {"A": {"name": "Ann"}}, marks, tz)
     assert report["session"]["starts_at"] == "2026-11-25T14:30:00+05:30"
     assert report["rows"][0]["marked_at"] == "2026-11-25T14:32:00+05:30"
-    assert rules.session_report(SESSION, {}, marks)["rows"][0]["marked_at"] == "2026-11-25T09:02:00Z"
-    history = rules.person_history("A", [SESSION], marks, tz)["history"]
-    assert history[0]["starts_at"] == "2026-11-25T14:30:00+05:30" and rules.tz_label(tz) == KOLKATA
+    assert reports.session_report(SESSION, {}, marks)["rows"][0]["marked_at"] == "2026-11-25T09:02:00Z"
+    history = reports.person_history("A", [SESSION], marks, tz)["history"]
+    assert history[0]["starts_at"] == "2026-11-25T14:30:00+05:30" and times.tz_label(tz) == KOLKATA
 
 
 def test_date_range_days_are_the_readers_days():
-    lo, hi = rules.parse_date_range("2026-12-01", "2026-12-01", rules.parse_tz("+05:30"))
+    lo, hi = times.parse_date_range("2026-12-01", "2026-12-01", times.parse_tz("+05:30"))
     assert lo == dt.datetime(2026, 11, 30, 18, 30, tzinfo=dt.timezone.utc)
     assert hi == dt.datetime(2026, 12, 1, 18, 30, tzinfo=dt.timezone.utc)
+
+
+# -- the gateway's one table: domain errors -> HTTP status ----------------------------------------------
+@pytest.mark.parametrize("name, code, status", [
+    ("UnknownSession", "unknown_session", 404), ("SessionClosed", "session_closed", 409),
+    ("OutsideWindow", "outside_window", 409), ("BadTime", "bad_time", 400), ("BadTz", "bad_tz", 400),
+    ("BadRange", "bad_range", 400), ("BadField", "bad_field", 400), ("BadFormat", "bad_format", 400),
+    ("NotOnRoster", "not_on_roster", 400), ("NoMark", "no_mark", 404), ("EmptyRoster", "empty_roster", 400),
+    ("NotEnrolled", "unknown_person", 400), ("UnknownPerson", "unknown_person", 404),
+    ("UnknownDepartment", "unknown_department", 404), ("MissingField", "missing_field", 400)])
+def test_every_domain_error_has_todays_code_and_status(name, code, status):
+    from attendance import errors
+    err = getattr(errors, name)("message")
+    assert (err.code, attendance_status(err), err.message) == (code, status, "message")

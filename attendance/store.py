@@ -1,5 +1,8 @@
 """MongoDB access for attendance: sessions, marks, audit trail, check-in log.
 
+The one module of the package that knows the database; the others see its
+methods only (the unit tests give them an in-memory stand-in).
+
 Collections:
 
 * ``sessions`` - one per attendance session: name, department, roster
@@ -22,6 +25,7 @@ import uuid
 import pymongo
 from pymongo.errors import DuplicateKeyError
 
+from attendance.rules import CLOSED, OPEN
 from shared.storage import Storage, now
 
 
@@ -48,7 +52,7 @@ class AttendanceStore:
 
     # -- sessions --------------------------------------------------------------
     def create_session(self, fields: dict) -> dict:
-        doc = dict(fields, _id=uuid.uuid4().hex[:12], status="open", created_at=now(), closed_at=None)
+        doc = dict(fields, _id=uuid.uuid4().hex[:12], status=OPEN, created_at=now(), closed_at=None)
         self.sessions.insert_one(doc)
         return doc
 
@@ -67,8 +71,8 @@ class AttendanceStore:
         return list(self.sessions.find(query).sort("starts_at", pymongo.ASCENDING))
 
     def close_session(self, session_id: str) -> None:
-        self.sessions.update_one({"_id": session_id, "status": "open"},
-                                 {"$set": {"status": "closed", "closed_at": now()}})
+        self.sessions.update_one({"_id": session_id, "status": OPEN},
+                                 {"$set": {"status": CLOSED, "closed_at": now()}})
 
     def delete_session(self, session_id: str) -> None:
         for collection in (self.marks, self.audit, self.checkins):

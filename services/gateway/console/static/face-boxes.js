@@ -1,0 +1,46 @@
+// The recognized photo with each face outlined (green: recognized, red: unknown) and labelled "#n name".
+import {el} from "./dom.js";
+
+export function drawFaces(img, faces) {
+  const canvas = el("canvas", {role: "img", "aria-label": "Photo with " + faces.length + " face(s) outlined"});
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  const scale = Math.max(1, img.naturalWidth / 800);
+  const color = (face) => face.match ? "#1a7f37" : "#cf222e";
+  ctx.lineWidth = 3 * scale;
+  faces.forEach((face) => { ctx.strokeStyle = color(face); ctx.strokeRect(...face.box); });
+  // Labels: small, about as wide as their box (the name is cut short, the number kept), placed above
+  // the box, else below it, else inside it — wherever they cover least of the other boxes and labels.
+  ctx.font = "bold " + Math.round(12 * scale) + "px system-ui, sans-serif";
+  ctx.textBaseline = "middle";
+  const pad = 3 * scale, th = Math.round(16 * scale), half = ctx.lineWidth / 2;
+  const rect = (x, y, w, h) => ({x, y, w, h});
+  const boxes = faces.map(({box: [x, y, w, h]}) => rect(x - half, y - half, w + 2 * half, h + 2 * half));
+  const shared = (a, b) => Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x)) *
+                           Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+  const placed = [];
+  faces.forEach((face, i) => {
+    const [x, y, w, h] = face.box;
+    const room = Math.max(w + 2 * half, 40 * scale);
+    const number = "#" + (i + 1), name = face.match ? face.match.name : "unknown";
+    const fits = (t) => ctx.measureText(t).width + 2 * pad <= room;
+    let label = number + " " + name;
+    for (let n = name.length - 1; n > 0 && !fits(label); n--) label = number + " " + name.slice(0, n) + "…";
+    if (!fits(label)) label = number;
+    const tw = Math.min(room, ctx.measureText(label).width + 2 * pad);
+    const clampX = (tx) => Math.max(0, Math.min(tx, canvas.width - tw));
+    const clampY = (ty) => Math.max(0, Math.min(ty, canvas.height - th));
+    const xs = [clampX(x - half), clampX(x + w + half - tw)];  // left- or right-aligned with the box
+    const spots = [y - half - th, y + h + half, y + half, y + h - half - th].flatMap((ty) => xs.map((tx) => rect(tx, clampY(ty), tw, th)));
+    const cost = (r) => boxes.reduce((sum, b, j) => sum + (j === i ? 0 : shared(r, b)), 0) +
+                        placed.reduce((sum, p) => sum + shared(r, p), 0);
+    const spot = spots.reduce((best, r) => cost(r) < cost(best) ? r : best);
+    placed.push(spot);
+    ctx.fillStyle = color(face);
+    ctx.fillRect(spot.x, spot.y, spot.w, spot.h);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(label, spot.x + pad, spot.y + th / 2, tw - 2 * pad);
+  });
+  return canvas;
+}
