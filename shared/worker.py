@@ -25,8 +25,10 @@ carries it out on a channel; :class:`Worker` is the pika consumer around both.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence, Union
 
@@ -206,10 +208,11 @@ class Processor:
             policy.after(delivery, decision, seconds)
 
 
-def settle(channel, delivery: Delivery, decision: Decision, sleep: Callable[[float], None] = time.sleep) -> Decision:
+def settle(channel, delivery: Delivery, decision: Decision) -> Decision:
     """Carry out ``decision``: publish its messages with confirms, then ack, or
     requeue. Returns the decision as carried out (a refused output turns it
-    into a retry). A lost connection raises: the broker redelivers the job."""
+    into a retry). A lost connection raises: the broker redelivers the job.
+    Runs on the connection's thread; a retry's delay was waited out before."""
     try:
         for out in decision.outgoing:
             publish(channel, out)
@@ -219,8 +222,6 @@ def settle(channel, delivery: Delivery, decision: Decision, sleep: Callable[[flo
     if decision.settle == ACK:
         channel.basic_ack(delivery.tag)
     else:
-        if decision.delay:
-            sleep(decision.delay)
         # reject, not nack: RabbitMQ 4 counts only rejections as deliveries.
         channel.basic_reject(delivery.tag, requeue=True)
     return decision
@@ -229,19 +230,51 @@ def settle(channel, delivery: Delivery, decision: Decision, sleep: Callable[[flo
 class Worker:
     """Consume one stage's queue with a :class:`Processor`, reconnecting forever.
 
-    ``on_connect(channel)`` runs after every (re)connect, before consuming:
-    the matcher binds its gallery-change queue and reloads the gallery there.
+    pika's connection is not thread-safe and must answer the broker's
+    heartbeats: its thread only receives and settles. Handlers (inference for
+    seconds, a gallery reload for a minute) run on a separate work thread,
+    which hands each decision back with ``add_callback_threadsafe`` — pika's
+    threaded-consumer pattern (``examples/basic_consumer_threaded.py``). A
+    decision whose connection died meanwhile is dropped: the broker redelivers.
+
+    ``on_connect(channel)`` runs on the connection's thread after every
+    (re)connect, before consuming (the matcher subscribes to gallery changes
+    there). It may return a function to run on the work thread before
+    consuming starts (the matcher's gallery reload); the connection keeps
+    serving heartbeats meanwhile.
     """
 
     def __init__(self, stage: Stage, processor: Processor, settings: Settings, health: Health,
-                 on_connect: Callable[[object], None] | None = None):
+                 on_connect: Callable[[object], Callable[[], None] | None] | None = None):
         self.stage, self.processor, self.settings, self.health = stage, processor, settings, health
         self.on_connect = on_connect
+        # One work thread: the models use every core already; jobs queue here
+        # in delivery order (PREFETCH bounds how many).
+        self.work = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{stage.name}-work")
 
     def on_message(self, channel, method, props, body: bytes) -> None:
+        """On the connection's thread: hand the delivery to the work thread."""
         started = time.monotonic()
         delivery = Delivery.from_pika(method, props, body)
-        decision = settle(channel, delivery, self.processor.decide(delivery))
+        connection = channel.connection
+        self.work.submit(self._process, connection, channel, delivery, started)
+
+    def _process(self, connection, channel, delivery: Delivery, started: float) -> None:
+        """On the work thread: decide, wait out a retry's delay, send the decision back."""
+        decision = self.processor.decide(delivery)
+        if decision.delay:
+            time.sleep(decision.delay)
+        try:
+            connection.add_callback_threadsafe(
+                functools.partial(self._settle, channel, delivery, decision, started))
+        except Exception:  # noqa: BLE001 - connection closed meanwhile: the broker redelivers
+            log.warning("connection gone before a %s job could be settled; the broker redelivers it", decision.kind)
+
+    def _settle(self, channel, delivery: Delivery, decision: Decision, started: float) -> None:
+        """On the connection's thread again: publish, then ack or requeue."""
+        if not channel.is_open:
+            return
+        decision = settle(channel, delivery, decision)
         self.processor.settled(delivery, decision, time.monotonic() - started)
 
     def _session(self, connected: Callable[[], None]) -> None:
@@ -251,8 +284,12 @@ class Worker:
             channel.confirm_delivery()
             declare_topology(channel, self.settings)
             channel.basic_qos(prefetch_count=self.settings.prefetch)
-            if self.on_connect:
-                self.on_connect(channel)
+            prepare = self.on_connect(channel) if self.on_connect else None
+            if prepare is not None:
+                pending = self.work.submit(prepare)
+                while not pending.done():
+                    connection.process_data_events(time_limit=0.2)
+                pending.result()  # a failed preparation ends this session
             channel.basic_consume(self.stage.queue, self.on_message)
             self.health.set_ready("broker", True)
             log.info("%s consuming %s", self.stage.name, self.stage.queue)

@@ -7,6 +7,7 @@ matcher copy (this one included) applies to its gallery.
 from __future__ import annotations
 
 import logging
+import threading
 
 from services.matcher import core
 from services.matcher.gallery import Gallery
@@ -27,19 +28,43 @@ class Matcher:
         self.gallery = gallery
         self.threshold_override = threshold_override
         self.top_k = top_k
+        # Changes that arrive while the gallery loads wait here, then apply on
+        # top of what was loaded: a load that read the database before an
+        # enrollment must not wipe that enrollment out.
+        self._changes_lock = threading.Lock()
+        self._held: list[GalleryChange] | None = None
 
     # -- gallery upkeep ------------------------------------------------------
     def reload(self) -> None:
-        self.gallery.replace_all(self.storage.iter_faces())
+        """Load every stored vector (on the work thread, while changes keep arriving)."""
+        with self._changes_lock:
+            self._held = []
+        entries = None
+        try:
+            entries = list(self.storage.iter_faces())
+        finally:
+            with self._changes_lock:
+                held, self._held = self._held, None
+                if entries is not None:
+                    self.gallery.replace_all(entries)
+                for change in held:
+                    self._apply(change)
         self._report_size()
         log.info("gallery loaded: %d vectors (%s)", self.gallery.size(), ", ".join(self.gallery.models()) or "empty")
 
     def apply(self, change: GalleryChange) -> None:
+        with self._changes_lock:
+            if self._held is not None:
+                self._held.append(change)
+                return
+            self._apply(change)
+        self._report_size()
+
+    def _apply(self, change: GalleryChange) -> None:
         if change.op == "add":
             self.gallery.add(change.model, change.face_id, change.rollNo, change.vector)
         else:
             self.gallery.remove_person(change.rollNo)
-        self._report_size()
 
     def _report_size(self) -> None:
         for model in self.gallery.models():
@@ -100,14 +125,19 @@ def setup(settings, health):
             log.warning("ignored malformed gallery change: %s", exc)
 
     def on_connect(channel):
-        """Subscribe to changes first, then load: nothing falls between the two."""
+        """Subscribe to changes first, then load (on the work thread, returned
+        to the worker loop): nothing falls between the two."""
         health.set_ready("database", False)
         queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
         channel.queue_bind(queue, pipeline.GALLERY_EXCHANGE)
         channel.basic_consume(queue, on_gallery_change, auto_ack=True)
-        storage.ensure_indexes()
-        matcher.reload()
-        health.set_ready("database", True)
+
+        def load_gallery():
+            storage.ensure_indexes()
+            matcher.reload()
+            health.set_ready("database", True)
+
+        return load_gallery
 
     return matcher.handle, on_connect
 

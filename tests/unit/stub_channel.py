@@ -16,12 +16,29 @@ class Published:
     mandatory: bool
 
 
+class StubConnection:
+    """Collects ``add_callback_threadsafe`` callbacks; :meth:`run_callbacks`
+    plays the connection's thread."""
+
+    def __init__(self):
+        self.callbacks = []
+
+    def add_callback_threadsafe(self, callback):
+        self.callbacks.append(callback)
+
+    def run_callbacks(self):
+        while self.callbacks:
+            self.callbacks.pop(0)()
+
+
 @dataclass
 class StubChannel:
     published: list[Published] = field(default_factory=list)
     events: list[tuple] = field(default_factory=list)  # ("publish", key) / ("ack", tag) / ("reject", tag, requeue)
     refuse: set[str] = field(default_factory=set)  # routing keys the broker nacks
     lose_connection_on: set[str] = field(default_factory=set)  # routing keys whose publish loses the connection
+    connection: StubConnection = field(default_factory=StubConnection)
+    is_open: bool = True
 
     def basic_publish(self, exchange, routing_key, body, properties=None, mandatory=False):
         if routing_key in self.lose_connection_on:

@@ -58,3 +58,31 @@ def test_an_unknown_person_is_refused_before_anything_is_stored():
     with pytest.raises(JobError):
         Matcher(storage, Gallery(), None, 3).enroll(enroll_job())
     assert storage.faces == {}
+
+
+class LoadingStorage:
+    """A database read during which gallery changes arrive (as on the connection's thread)."""
+
+    def __init__(self, stored, during_load):
+        self.stored, self.during_load = stored, during_load
+
+    def iter_faces(self):
+        rows = list(self.stored)  # the database as read before the changes
+        self.during_load()
+        yield from rows
+
+
+def test_changes_arriving_during_a_gallery_load_are_applied_on_top_of_it():
+    gallery = Gallery()
+    matcher = None
+
+    def changes():
+        matcher.apply(GalleryChange(op="add", rollNo="NEW", face_id="m:NEW:h", model="m", vector=(0.0, 1.0)))
+        matcher.apply(GalleryChange(op="remove", rollNo="OLD"))
+
+    matcher = Matcher(LoadingStorage([("m", "m:OLD:h", "OLD", [1.0, 0.0]), ("m", "m:KEEP:h", "KEEP", [0.6, 0.8])],
+                                     changes), gallery, None, 3)
+    matcher.reload()
+    assert {c.rollNo for c in gallery.search("m", [0.0, 1.0], 5)} == {"NEW", "KEEP"}
+    matcher.apply(GalleryChange(op="remove", rollNo="KEEP"))  # after the load: applied at once
+    assert gallery.size() == 1

@@ -39,14 +39,13 @@ def processor(handler, stage=FIRST, clock=time.time) -> Processor:
 
 
 def run(handler, body: bytes, stage=FIRST, channel=None, **kw):
-    """Decide and settle one delivery; returns (channel, decision, slept delays)."""
+    """Decide and settle one delivery; returns (channel, decision, the retry delay)."""
     channel = channel or StubChannel()
-    slept = []
     d = delivery(body, **kw)
     proc = processor(handler, stage)
-    decision = settle(channel, d, proc.decide(d), sleep=slept.append)
+    decision = settle(channel, d, proc.decide(d))
     proc.settled(d, decision, 0.01)
-    return channel, decision, slept
+    return channel, decision, decision.delay
 
 
 def reply_of(channel: StubChannel) -> Reply:
@@ -140,7 +139,7 @@ def test_a_crash_requeues_with_reject_after_a_pause():
     channel, decision, slept = run(crash, job().to_bytes())
     assert channel.published == []
     assert channel.events == [("reject", 7, True)]  # reject: RabbitMQ 4 counts it as a delivery
-    assert slept and slept[0] > 0 and decision.outcome == "crashed"
+    assert slept > 0 and decision.outcome == "crashed"
 
 
 @pytest.mark.parametrize("deliveries", [0, MAX_DELIVERIES - 1])
@@ -203,7 +202,32 @@ def test_worker_on_message_reads_the_delivery_count_from_the_headers():
     worker = Worker(FIRST, processor(never_called), settings=None, health=None)
     channel = StubChannel()
     worker.on_message(channel, Method(), props, job().to_bytes())
+    worker.work.shutdown(wait=True)  # the work thread decided...
+    assert channel.events == []  # ...but only the connection's thread publishes and acks
+    channel.connection.run_callbacks()
     assert channel.to(pipeline.DEAD_LETTER_QUEUE) and channel.events[-1] == ("ack", 42)
+
+
+def test_the_handler_runs_off_the_connection_thread_and_a_closed_channel_settles_nothing():
+    import threading
+
+    threads = []
+
+    def handler(j):
+        threads.append(threading.current_thread().name)
+        return j.evolve(image=None)
+
+    class Method:
+        delivery_tag = 5
+
+    worker = Worker(FIRST, processor(handler), settings=None, health=None)
+    channel = StubChannel()
+    worker.on_message(channel, Method(), pika.BasicProperties(), job().to_bytes())
+    worker.work.shutdown(wait=True)
+    assert threads and threads[0] != threading.current_thread().name
+    channel.is_open = False  # the connection died while the job ran
+    channel.connection.run_callbacks()
+    assert channel.events == []  # not acked: the broker redelivers it
 
 
 def test_decisions_ack_by_default():
