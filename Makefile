@@ -2,13 +2,16 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run stop setup infra test unit e2e bench
+.PHONY: run stop status setup infra test unit e2e bench
 
-run:            ## set up what is missing, start everything, print the gateway's address
+run:            ## set up what is missing, start what is not running (supervised: restarted if they die), print the gateway's address
 	scripts/run.sh
 
-stop:           ## stop the services started by `make run`
+stop:           ## stop the services started by `make run` and wait until they have exited
 	scripts/stop.sh
+
+status:         ## each service of `make run`: pid, port, restarts, ready
+	@$(PY) -m launcher status
 
 setup:          ## install what is missing (idempotent)
 	scripts/setup.sh
@@ -26,6 +29,6 @@ e2e: infra      ## end-to-end tests only
 	$(PY) -m pytest tests/e2e
 
 bench: infra    ## benchmarks: threshold choice, latency, reports at scale (reports in bench/reports/)
-	$(PY) bench/threshold.py
-	$(PY) bench/latency.py
-	$(PY) bench/reports_at_scale.py
+	$(PY) -m bench.threshold
+	$(PY) -m bench.latency
+	$(PY) -m bench.reports_at_scale

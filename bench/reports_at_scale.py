@@ -7,7 +7,7 @@ of them marked (~98,000 marks). Then times each report through the gateway's
 real Flask app and storage code (no pipeline needed for reports), 5 runs each,
 and writes bench/reports/reports-at-scale.json. The scratch database is dropped.
 
-    .venv/bin/python bench/reports_at_scale.py [--days 365] [--students 60]
+    .venv/bin/python -m bench.reports_at_scale [--days 365] [--students 60]   (from the repository root)
 """
 from __future__ import annotations
 
@@ -15,19 +15,14 @@ import argparse
 import datetime as dt
 import random
 import statistics
-import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
+from attendance.store import AttendanceStore  # noqa: E402
 from bench.report import write_report  # noqa: E402
 from services.gateway.api import create_app  # noqa: E402
 from services.gateway.pipeline import PipelineClient  # noqa: E402
 from shared import config  # noqa: E402
-from shared.attendance_store import AttendanceStore  # noqa: E402
 from shared.storage import Storage  # noqa: E402
 
 SESSIONS_PER_DAY = 5

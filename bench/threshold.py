@@ -14,26 +14,22 @@ score >= t. The chosen threshold is the midpoint of the range of t with the
 fewest errors (false rejects + false accepts): the widest safety margin on both
 sides. Prints the figures and writes bench/reports/threshold-<model>.json.
 
-    .venv/bin/python bench/threshold.py [--model 20170512-110547]
+    .venv/bin/python -m bench.threshold [--model 20170512-110547]   (from the repository root)
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bench.report import write_report  # noqa: E402
-from services.detector.core import MtcnnDetector, QualityRules, faces_for_embedding  # noqa: E402
-from services.embedder.models import load_model  # noqa: E402
-from shared import config, imaging  # noqa: E402
-from shared.contracts import decode_array  # noqa: E402
+from bench.report import write_report
+from services.detector.core import MtcnnDetector, QualityRules, faces_for_embedding
+from services.embedder.models import load_model
+from shared import config, imaging
+from shared.contracts import decode_array
 
 
 def embed_dataset(dataset: Path, settings, model_choice: str):

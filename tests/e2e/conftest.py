@@ -1,6 +1,7 @@
-"""Fixtures: one real stack per test session (gateway, detector, embedder and
-two matchers on a real RabbitMQ and the real database server), the
-5-celebrity data set, and four of its five people enrolled over HTTP."""
+"""Fixtures: one real stack per test session (each stage of
+``shared.pipeline.STAGES``, the matcher twice, and the gateway, on a real
+RabbitMQ and the real database server), the 5-celebrity data set, and four of
+its five people enrolled over HTTP."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,15 +9,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.stack import DATASET, Stack
+from dataset.celebrities import DATASET, ENROLLED, HELD_OUT, ROLL_NOS, display_name, photos
+from shared.pipeline import GATEWAY, STAGES
+from tests.e2e.stack import Stack
 
-ENROLLED = ["ben_afflek", "elton_john", "jerry_seinfeld", "madonna"]
-HELD_OUT = "mindy_kaling"
-ROLL_NOS = {person: f"CEL{i + 1:03d}" for i, person in enumerate(ENROLLED + [HELD_OUT])}
+__all__ = ["DATASET", "ENROLLED", "HELD_OUT", "ROLL_NOS", "Api", "display_name", "largest_face_match", "photos"]
 
-
-def photos(split: str, person: str) -> list[Path]:
-    return sorted((DATASET / split / person).glob("*.jpg"))
+# The copies each stage runs as (default: one, named after the stage). Two
+# matchers: enrollment must reach every matcher's gallery.
+COPIES = {"matcher": ("matcher-a", "matcher-b")}
 
 
 def largest_face_match(resp) -> str | None:
@@ -28,10 +29,6 @@ def largest_face_match(resp) -> str | None:
     return face["match"]["rollNo"] if face["match"] else None
 
 
-def display_name(person: str) -> str:
-    return person.replace("_", " ").title()
-
-
 @pytest.fixture(scope="session")
 def stack():
     if not (DATASET / "val").is_dir():
@@ -39,11 +36,10 @@ def stack():
     s = Stack()
     s.create()
     try:
-        s.start("detector", "detector")
-        s.start("embedder", "embedder")
-        s.start("matcher-a", "matcher")
-        s.start("matcher-b", "matcher")
-        s.start("gateway", "gateway")
+        for stage in STAGES:
+            for name in COPIES.get(stage.name, (stage.name,)):
+                s.start(name, stage.name)
+        s.start(GATEWAY.name, GATEWAY.name)
         s.wait_ready()
         yield s
     finally:
