@@ -42,9 +42,12 @@ class Settings:
     embedder_model: str = "auto"
     facenet_h5_path: str = ""  # default: <assets_dir>/facenet_keras.h5
     keras_facenet_cache: str = "~/.keras-facenet"
+    embedder_runtime: str = "auto"  # auto: the fastest exact runtime of the model that loads, else keras
+    embedder_threads: int = 0  # 0: the CPUs this process may use (affinity and cgroup quota)
     # --- matcher ------------------------------------------------------------
     match_threshold: float | None = None  # None: the model's default
     match_top_k: int = 3
+    gallery_sync_seconds: float = 10.0  # how often a matcher checks it missed no gallery change
     # --- misc ---------------------------------------------------------------
     assets_dir: str = field(default_factory=_default_assets_dir)
     log_level: str = "INFO"

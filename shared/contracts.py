@@ -50,6 +50,7 @@ class ErrorCode:
     DEADLINE_EXCEEDED = "deadline_exceeded"
     BAD_MESSAGE = "bad_message"
     JOB_FAILED = "job_failed"  # kept crashing a worker; moved to the dead-letter queue
+    DATABASE_UNAVAILABLE = "database_unavailable"  # answered at once, not retried: the client may retry
 
 
 class JobError(Exception):
@@ -329,29 +330,30 @@ class Reply:
         )
 
 
-GALLERY_OPS = ("add", "remove")
+GALLERY_OPS = ("add", "remove", "update")
 
 
 @dataclass(frozen=True)
 class GalleryChange:
     """A change of the gallery, fanned out to every matcher copy.
 
-    ``op`` is ``add`` (one stored vector: ``face_id``, ``rollNo``, ``model``,
-    ``vector``) or ``remove`` (all vectors of ``rollNo``).
+    ``op`` is ``add`` (the stored face ``face_id`` of ``person_id``),
+    ``remove`` (every face of ``person_id``) or ``update`` (the person's record
+    changed: cached copies are stale). It carries no vector: a matcher
+    reads the face from the database, the only source it trusts, so a forged
+    message can make no face match anybody. ``version`` is the gallery version
+    the change made (see ``shared/storage.py``), by which a matcher notices a
+    change it never received.
     """
 
     op: str
-    rollNo: str
+    person_id: str
     face_id: str | None = None
-    model: str | None = None
-    vector: tuple[float, ...] | None = None
+    version: int = 0
     v: int = CONTRACT_VERSION
 
     def to_bytes(self) -> bytes:
-        obj = asdict(self)
-        if self.vector is not None:
-            obj["vector"] = list(self.vector)
-        return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+        return json.dumps(asdict(self), separators=(",", ":")).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, body: bytes) -> "GalleryChange":
@@ -364,11 +366,7 @@ class GalleryChange:
         op = obj.get("op")
         if op not in GALLERY_OPS:
             raise bad_message(f"unknown gallery op {op!r}")
-        return cls(
-            op=op,
-            rollNo=_get(obj, "rollNo", str, where="change"),
-            face_id=_get(obj, "face_id", str, required=False, where="change"),
-            model=_get(obj, "model", str, required=False, where="change"),
-            vector=_floats(obj.get("vector"), "change.vector"),
-            v=int(_get(obj, "v", int, required=False, where="change") or CONTRACT_VERSION),
-        )
+        face = _get(obj, "face_id", str, required=op == "add", where="change")
+        return cls(op=op, person_id=_get(obj, "person_id", str, where="change"), face_id=face,
+                   version=_get(obj, "version", int, required=False, where="change") or 0,
+                   v=_get(obj, "v", int, required=False, where="change") or CONTRACT_VERSION)

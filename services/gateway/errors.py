@@ -30,6 +30,7 @@ PIPELINE_STATUS = {
     ErrorCode.UNKNOWN_PERSON: 404,
     ErrorCode.DEADLINE_EXCEEDED: 504,
     ErrorCode.JOB_FAILED: 503,
+    ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.BAD_MESSAGE: 500,
 }
 

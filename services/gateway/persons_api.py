@@ -12,8 +12,8 @@ from services.gateway.persons import clean_fields
 from services.gateway.pipeline import PipelineClient, PipelineUnavailable
 from shared import imaging
 from shared.config import Settings
-from shared.contracts import ENROLL, Enrollment, ErrorCode
-from shared.storage import DuplicatePerson, Storage
+from shared.contracts import ENROLL, Enrollment, ErrorCode, GalleryChange
+from shared.storage import DuplicatePerson, Storage, person_id_of
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,20 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
                          "code": code, "detail": reply.error.get("message")}
             results[index] = entry
         if work:
-            # Matcher copies store a person's photos concurrently and each
-            # recounts; the last recount can be stale. All are stored now.
-            storage.recount_images(roll_no)
+            person = storage.find_person(roll_no)
+            if person is not None:
+                storage.sync_images_count(person_id_of(person))  # every photo of the request is stored now
         return results
+
+    def announce(op: str, person_id: str) -> None:
+        """Count a gallery change and tell every matcher. A matcher that misses
+        the message (broker down now, or later) notices by the gallery version
+        and reloads, so a failed announcement loses nothing."""
+        change = GalleryChange(op=op, person_id=person_id, version=storage.bump_gallery_version())
+        try:
+            pipeline.announce(change)
+        except PipelineUnavailable:
+            log.warning("could not announce a gallery change (%s); matchers will notice by its version", op)
 
     def person_or_404(roll_no: str) -> dict:
         person = storage.get_person(roll_no)
@@ -88,7 +98,7 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
             images = enroll_images(fields["rollNo"], files)
         except ApiError as err:
             if err.status in (503, 504) and storage.get_person(fields["rollNo"])["images_count"] == 0:
-                storage.delete_person(fields["rollNo"])  # nothing enrolled: leave no half-made person
+                erase(fields["rollNo"])  # nothing enrolled: leave no half-made person
             raise
         return jsonify({"person": person_or_404(fields["rollNo"]), "images": images}), 201
 
@@ -106,18 +116,24 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not body:
             raise ApiError(400, "bad_json", "send a JSON object with the fields to change")
-        return jsonify(storage.update_person(roll_no, clean_fields(body, creating=False)))
+        updated = storage.update_person(roll_no, clean_fields(body, creating=False))
+        announce("update", person_id_of(storage.find_person(roll_no)))  # cached records are stale
+        return jsonify(updated)
+
+    def erase(roll_no: str) -> bool:
+        """Erase a person's record and vectors everywhere; False if there was none."""
+        person_id = storage.erase_person(roll_no)
+        if person_id is None:
+            return False
+        announce("remove", person_id)
+        return True
 
     @bp.delete("/persons/<roll_no>")
     def delete_person(roll_no):
-        person_or_404(roll_no)
-        storage.delete_person(roll_no)
-        try:
-            pipeline.announce_removal(roll_no)
-        except PipelineUnavailable:
-            # Stored vectors are gone; matchers also drop people they cannot
-            # find in the database, so a missed announcement is not a leak.
-            log.warning("could not announce removal of %s; matchers will drop it on next sight", roll_no)
+        # Retriable: a person whose erasure was cut short is found (marked
+        # "deleting") and the erasure finished.
+        if not erase(roll_no):
+            raise ApiError(404, "unknown_person", f"no person with rollNo {roll_no}")
         return Response(status=204)
 
     @bp.post("/persons/<roll_no>/images")

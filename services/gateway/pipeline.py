@@ -170,14 +170,11 @@ class PipelineClient:
                 self._pending.pop(job.correlation_id, None)
             PIPELINE_WAIT.labels(job.kind).observe(time.monotonic() - started)
 
-    def announce_removal(self, roll_no: str) -> None:
-        """Tell every matcher copy to forget ``roll_no`` (confirmed by the broker)."""
-        change = GalleryChange(op="remove", rollNo=roll_no)
+    def announce(self, change: GalleryChange) -> None:
+        """Tell every matcher copy about a gallery change (confirmed by the broker)."""
         try:
-            self._in_io_thread(
-                lambda channel: publish(channel, to_gallery(change.to_bytes()))
-            ).result(timeout=10)
+            self._in_io_thread(lambda channel: publish(channel, to_gallery(change.to_bytes()))).result(timeout=10)
         except PipelineUnavailable:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise PipelineUnavailable(f"could not publish the removal: {exc}") from None
+            raise PipelineUnavailable(f"could not publish the gallery change: {exc}") from None

@@ -54,10 +54,12 @@ def test_expiry():
 def test_reply_and_gallery_change_round_trip():
     reply = Reply.failure("j", ErrorCode.NO_FACE, "no face")
     assert Reply.from_bytes(reply.to_bytes()) == reply
-    change = GalleryChange(op="add", rollNo="R", face_id="f", model="m", vector=(1.0,))
+    change = GalleryChange(op="add", person_id="p1", face_id="f", version=4)
     assert GalleryChange.from_bytes(change.to_bytes()) == change
     with pytest.raises(JobError):
-        GalleryChange.from_bytes(b'{"op":"explode","rollNo":"R"}')
+        GalleryChange.from_bytes(b'{"op":"explode","person_id":"p1"}')
+    with pytest.raises(JobError):
+        GalleryChange.from_bytes(b'{"op":"add","person_id":"p1"}')  # which face?
 
 
 def test_records_are_immutable_and_stages_derive_new_jobs():

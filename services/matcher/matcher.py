@@ -1,0 +1,164 @@
+"""The matcher: 1:N search over the in-memory gallery, enrollment writes, and
+the upkeep that keeps the gallery equal to the database.
+
+Everything a matcher holds comes from the database: a gallery change names a
+face or a person, and the matcher reads it from there (a forged message can
+make no face match anybody). Person records are cached by id and dropped on
+every change of that person, so a recognition whose people are cached needs no
+database query.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from pymongo.errors import PyMongoError
+
+from services.matcher import core
+from services.matcher.gallery import Gallery
+from shared import contracts
+from shared.broker import to_gallery
+from shared.contracts import ENROLL, ErrorCode, GalleryChange, JobError, Reply
+from shared.metrics import GALLERY_SIZE
+from shared.models import threshold_for
+from shared.storage import UNAVAILABLE_ERRORS, Storage, person_id_of, record
+from shared.worker import Result
+
+log = logging.getLogger(__name__)
+
+
+def database_unavailable() -> JobError:
+    return JobError(ErrorCode.DATABASE_UNAVAILABLE, "the database is not reachable; try again shortly")
+
+
+class Matcher:
+    def __init__(self, storage: Storage, gallery: Gallery, threshold_override: float | None, top_k: int):
+        self.storage = storage
+        self.gallery = gallery
+        self.threshold_override = threshold_override
+        self.top_k = top_k
+        self.changes = core.ChangeLog()
+        self.database_ok = True  # kept current by the upkeep (see main.py)
+        self._persons: dict[str, dict] = {}  # person id -> public record
+        # Changes that arrive while the gallery loads wait here, then apply on
+        # top of what was loaded: a load that read the database before an
+        # enrollment must not wipe that enrollment out.
+        self._changes_lock = threading.Lock()
+        self._held: list[GalleryChange] | None = None
+
+    # -- gallery upkeep ------------------------------------------------------
+    def reload(self) -> None:
+        """Load every stored vector (off the connection's thread, while changes keep arriving)."""
+        with self._changes_lock:
+            self._held = []
+        entries, version = None, 0
+        try:
+            version = self.storage.gallery_version()  # read first: later changes come as messages
+            entries = list(self.storage.iter_faces())
+        finally:
+            with self._changes_lock:
+                held, self._held = self._held, None
+                if entries is not None:
+                    self.gallery.replace_all(entries)
+                    self._persons.clear()
+                    self.changes.loaded(version)
+                for change in held:
+                    self._apply(change)
+        self._report_size()
+        log.info("gallery loaded: %d vectors (%s), version %d", self.gallery.size(),
+                 ", ".join(self.gallery.models()) or "empty", version)
+
+    def apply(self, change: GalleryChange) -> None:
+        with self._changes_lock:
+            if self._held is not None:
+                self._held.append(change)
+                return
+            self._apply(change)
+        self._report_size()
+
+    def _apply(self, change: GalleryChange) -> None:
+        self._persons.pop(change.person_id, None)
+        if change.op == "add":
+            face = self.storage.face(change.face_id)
+            if face is not None and face[2] == change.person_id:
+                self.gallery.add(*face)
+        elif change.op == "remove":
+            self.gallery.remove_person(change.person_id)
+        self.changes.received(change.version)
+
+    def check_version(self) -> None:
+        """Reload when the database says a change never reached this copy."""
+        if self.changes.must_reload(self.storage.gallery_version()):
+            log.warning("a gallery change never arrived (version %d held, database ahead): reloading",
+                        self.changes.base)
+            self.reload()
+
+    def _report_size(self) -> None:
+        for model in self.gallery.models():
+            GALLERY_SIZE.labels(model).set(self.gallery.size(model))
+
+    # -- jobs ----------------------------------------------------------------
+    def handle(self, job: contracts.Job):
+        if not job.model or job.faces is None or any(f.vector is None for f in job.faces):
+            raise JobError(ErrorCode.BAD_MESSAGE, "match job without vectors")
+        try:
+            return self.enroll(job) if job.kind == ENROLL else self.recognize(job)
+        except UNAVAILABLE_ERRORS:
+            self.database_ok = False
+            raise database_unavailable() from None
+
+    def _records(self, person_ids: set[str]) -> dict[str, dict]:
+        """Public records of the visible people among ``person_ids``, cached."""
+        missing = person_ids - self._persons.keys()
+        if missing:
+            found = self.storage.persons_by_id(missing)
+            self._persons.update({pid: record(doc) for pid, doc in found.items()})
+        return {pid: self._persons[pid] for pid in person_ids if pid in self._persons}
+
+    def recognize(self, job: contracts.Job):
+        threshold = threshold_for(job.model, self.threshold_override)
+        vectors = [f.vector for f in job.faces]
+        per_face = self.gallery.search_many(job.model, vectors, self.top_k)
+        wanted = core.candidate_ids(per_face)
+        persons = self._records(wanted)
+        gone = wanted - persons.keys()
+        if gone:
+            # Erased while this copy still held their vectors (its change
+            # message may still be in flight): the database is the truth.
+            for person_id in gone:
+                self.gallery.remove_person(person_id)
+            per_face = self.gallery.search_many(job.model, vectors, self.top_k)
+            persons = self._records(core.candidate_ids(per_face))
+        faces = [core.face_result(f, c, persons, threshold) for f, c in zip(job.faces, per_face)]
+        return Reply(job_id=job.job_id, ok=True, faces=faces)
+
+    def enroll(self, job: contracts.Job):
+        info = job.enroll
+        if info is None or len(job.faces) != 1:
+            raise JobError(ErrorCode.BAD_MESSAGE, "enroll job needs rollNo, photo_hash and exactly one face")
+        if not self.database_ok:
+            raise database_unavailable()
+        person = self.storage.find_person(info.rollNo)
+        if person is None:
+            raise JobError(ErrorCode.UNKNOWN_PERSON, f"no person with rollNo {info.rollNo}")
+        face_id, new = self.storage.store_face(job.model, person, info.photo_hash, job.faces[0].vector, info.filename)
+        if self.storage.person_by_id(person_id_of(person)) is None:
+            # Erased while this photo was in the pipeline: leave no vector behind.
+            self.storage.delete_face(face_id)
+            raise JobError(ErrorCode.UNKNOWN_PERSON, f"no person with rollNo {info.rollNo} (erased meanwhile)")
+        change = GalleryChange(op="add", person_id=person_id_of(person), face_id=face_id,
+                               version=self.storage.bump_gallery_version())
+        reply = Reply(job_id=job.job_id, ok=True, enrolled={
+            "rollNo": info.rollNo, "face_id": face_id, "duplicate": not new, "model": job.model,
+        })
+        return Result(reply=reply, also=(to_gallery(change.to_bytes()),))
+
+
+def probe_database(matcher: Matcher) -> bool:
+    """Whether the database answers now; updates ``matcher.database_ok``."""
+    try:
+        matcher.storage.client.admin.command("ping")
+        matcher.database_ok = True
+    except PyMongoError:
+        matcher.database_ok = False
+    return matcher.database_ok
