@@ -144,6 +144,14 @@ def _stop_pids(pids: dict[str, int], timeout: float = STOP_TIMEOUT) -> list[str]
     return sorted(pids)
 
 
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (exited, waiting to be reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def _stop_strays(paths: Paths, state: dict | None = None) -> list[str]:
     """Stop services a dead supervisor left running (its last state) and those
     of the former shell launcher (``run/<name>.pid``)."""
@@ -361,6 +369,10 @@ def down(paths: Paths) -> int:
         if supervisor_pid(paths) is not None:
             print(f"the supervisor (pid {pid}) did not stop; killing it", file=sys.stderr)
             os.kill(pid, signal.SIGKILL)
+        # The lock goes with the pid file's descriptor, a moment before the
+        # process itself: return only once it is gone.
+        while _running(pid) and time.monotonic() < deadline + 5:
+            time.sleep(0.05)
     stray = _stop_strays(paths, state)  # anything the supervisor could not stop, and old pid files
     if pid is not None:
         say(f"stopped {', '.join(names) or 'the supervisor'}")

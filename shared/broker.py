@@ -32,7 +32,7 @@ PERSISTENT = pika.DeliveryMode.Persistent
 
 def connection_parameters(settings: Settings) -> pika.URLParameters:
     params = pika.URLParameters(settings.amqp_url)
-    params.heartbeat = 120
+    params.heartbeat = settings.amqp_heartbeat_seconds
     params.blocked_connection_timeout = 60
     params.connection_attempts = 1
     params.client_properties = {"connection_name": "attendance-tracker"}
@@ -43,22 +43,63 @@ def connect(settings: Settings) -> pika.BlockingConnection:
     return pika.BlockingConnection(connection_parameters(settings))
 
 
-def declare_topology(channel, settings: Settings) -> None:
-    """Declare exchanges and queues; idempotent, every service calls it at connect."""
-    channel.exchange_declare(pipeline.DEAD_LETTER_EXCHANGE, exchange_type="fanout", durable=True)
-    channel.queue_declare(pipeline.DEAD_LETTER_QUEUE, durable=True)
-    channel.queue_bind(pipeline.DEAD_LETTER_QUEUE, pipeline.DEAD_LETTER_EXCHANGE)
-    for queue in pipeline.WORK_QUEUES:
-        channel.queue_declare(
-            queue,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-delivery-limit": settings.max_deliveries,
-                "x-dead-letter-exchange": pipeline.DEAD_LETTER_EXCHANGE,
-            },
-        )
-    channel.exchange_declare(pipeline.GALLERY_EXCHANGE, exchange_type="fanout", durable=True)
+def dead_letter_arguments(settings: Settings) -> dict:
+    """``faces.dead`` holds whole jobs (photos, vectors: biometric data): it
+    keeps them for an operator for ``DEAD_LETTER_TTL_SECONDS`` at most, and the
+    newest ``DEAD_LETTER_MAX_MESSAGES`` at most (the oldest go first)."""
+    return {"x-message-ttl": settings.dead_letter_ttl_seconds * 1000,
+            "x-max-length": settings.dead_letter_max_messages, "x-overflow": "drop-head"}
+
+
+def declare_topology(connection, settings: Settings) -> None:
+    """Declare exchanges and queues; idempotent, every service calls it at connect.
+
+    Uses a channel of its own: a declaration the broker refuses closes the
+    channel it was made on.
+    """
+    channel = connection.channel()
+    try:
+        channel.exchange_declare(pipeline.DEAD_LETTER_EXCHANGE, exchange_type="fanout", durable=True)
+        channel = _declare_dead_letter_queue(connection, channel, settings)
+        channel.queue_bind(pipeline.DEAD_LETTER_QUEUE, pipeline.DEAD_LETTER_EXCHANGE)
+        for queue in pipeline.WORK_QUEUES:
+            channel.queue_declare(
+                queue,
+                durable=True,
+                arguments={
+                    "x-queue-type": "quorum",
+                    "x-delivery-limit": settings.max_deliveries,
+                    "x-dead-letter-exchange": pipeline.DEAD_LETTER_EXCHANGE,
+                },
+            )
+        channel.exchange_declare(pipeline.GALLERY_EXCHANGE, exchange_type="fanout", durable=True)
+    finally:
+        if channel.is_open:
+            channel.close()
+
+
+def _declare_dead_letter_queue(connection, channel, settings: Settings):
+    """Declare ``faces.dead`` with its retention. A queue left by an older
+    version or other settings (the broker refuses to change a queue's
+    arguments) is replaced when it is empty; a non-empty one is an operator's
+    to inspect, and the error says so."""
+    arguments = dead_letter_arguments(settings)
+    try:
+        channel.queue_declare(pipeline.DEAD_LETTER_QUEUE, durable=True, arguments=arguments)
+        return channel
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code != 406:  # PRECONDITION_FAILED: other arguments
+            raise
+    channel = connection.channel()
+    try:
+        channel.queue_delete(pipeline.DEAD_LETTER_QUEUE, if_empty=True)
+    except pika.exceptions.ChannelClosedByBroker:
+        raise RuntimeError(
+            f"the queue {pipeline.DEAD_LETTER_QUEUE} exists with other settings than DEAD_LETTER_TTL_SECONDS and "
+            f"DEAD_LETTER_MAX_MESSAGES and holds messages: inspect them, then delete the queue "
+            f"(rabbitmqctl delete_queue {pipeline.DEAD_LETTER_QUEUE})") from None
+    channel.queue_declare(pipeline.DEAD_LETTER_QUEUE, durable=True, arguments=arguments)
+    return channel
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ def _default_assets_dir() -> str:
 class Settings:
     # --- infrastructure -----------------------------------------------------
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    amqp_heartbeat_seconds: int = 60
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "attendance"
     # --- gateway ------------------------------------------------------------
@@ -34,6 +35,8 @@ class Settings:
     health_port: int = 0  # 0: the stage's own default (shared/pipeline.py)
     prefetch: int = 1
     max_deliveries: int = 3
+    dead_letter_ttl_seconds: int = 7 * 24 * 3600  # faces.dead keeps whole jobs (photos, vectors): not for ever
+    dead_letter_max_messages: int = 1000
     # --- detector -----------------------------------------------------------
     detect_min_face_px: int = 20
     detect_min_confidence: float = 0.80
@@ -93,4 +96,6 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         raise ValueError("MAX_DELIVERIES must be at least 1")
     if settings.prefetch < 1:
         raise ValueError("PREFETCH must be at least 1")
+    if settings.dead_letter_ttl_seconds < 1 or settings.dead_letter_max_messages < 1:
+        raise ValueError("DEAD_LETTER_TTL_SECONDS and DEAD_LETTER_MAX_MESSAGES must be at least 1")
     return settings

@@ -114,6 +114,18 @@ def crop_with_context(image: np.ndarray, box, context: float) -> tuple[np.ndarra
     return crop, face_box
 
 
+def shrink_crop(crop: np.ndarray, face_box, face_px: int) -> tuple[np.ndarray, list[int]]:
+    """Scale ``crop`` down so the face's larger side is at most ``face_px``
+    (never up); the face box is scaled with it."""
+    x, y, w, h = face_box
+    scale = face_px / max(w, h, 1)
+    if scale >= 1.0:
+        return crop, list(face_box)
+    ch, cw = crop.shape[:2]
+    small = cv2.resize(crop, (max(1, round(cw * scale)), max(1, round(ch * scale))), interpolation=cv2.INTER_AREA)
+    return small, [int(round(v * scale)) for v in (x, y, w, h)]
+
+
 def side_by_side(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Two images next to each other on one canvas (same height, padded)."""
     height = max(left.shape[0], right.shape[0])

@@ -280,9 +280,9 @@ class Worker:
     def _session(self, connected: Callable[[], None]) -> None:
         connection = connect(self.settings)
         try:
+            declare_topology(connection, self.settings)
             channel = connection.channel()
             channel.confirm_delivery()
-            declare_topology(channel, self.settings)
             channel.basic_qos(prefetch_count=self.settings.prefetch)
             prepare = self.on_connect(channel) if self.on_connect else None
             if prepare is not None:

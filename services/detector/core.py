@@ -1,17 +1,24 @@
 """Detector core: find faces, apply quality rules, crop. No broker code here."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from shared import imaging
 from shared.contracts import ENROLL, ErrorCode, Face, JobError, encode_array
+from shared.models import MODELS
 
 # How much image around the face the crop keeps, as a fraction of the face box
 # on each side. The embedder cuts its model's own margin out of this, so it must
-# exceed every model's margin (see services/embedder/models.py).
-CROP_CONTEXT = 0.4
+# exceed every model's margin (shared/models.py); a little more than the largest.
+CROP_CONTEXT = max(spec.margin for spec in MODELS.values()) + 0.05
+# The face size (px, larger side) beyond which a crop is shrunk: the embedder
+# resizes face plus margin to its model's input size, so more pixels than that
+# are never used. Shrinking keeps a message small: a 12-megapixel photo's faces
+# are ~500 px wide, ~1.4 MB of raw pixels each; at this size ~90 KB.
+EMBED_FACE_PX = max(math.ceil(spec.image_size / (1 + 2 * spec.margin)) for spec in MODELS.values())
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ def faces_for_embedding(image: np.ndarray, detections: list[Detection]) -> list[
     faces = []
     for d in detections:
         crop, face_box = imaging.crop_with_context(image, d.box, CROP_CONTEXT)
+        crop, face_box = imaging.shrink_crop(crop, face_box, EMBED_FACE_PX)
         faces.append(Face(box=tuple(d.box), confidence=round(d.confidence, 4),
                           landmarks={k: tuple(v) for k, v in d.landmarks.items()},
                           crop=encode_array(crop), face_box=tuple(face_box)))

@@ -19,6 +19,7 @@ from services.gateway.errors import ApiError, from_attendance
 from services.gateway.persons_api import persons_blueprint
 from services.gateway.pipeline import PipelineClient
 from shared.config import Settings
+from shared.probe import Probe
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
 from shared.storage import Storage
 
@@ -67,6 +68,8 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     # -- plumbing ---------------------------------------------------------------
     indexes_ready = threading.Event()
+    # Readiness answers at once and follows a database outage within seconds.
+    database = Probe("database", storage.ping).start()
 
     def ensure_indexes() -> None:
         """Create the indexes once the database answers (it may be down at start).
@@ -138,7 +141,7 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     @app.get("/readyz")
     def readyz():
-        checks = {"broker": pipeline.ready, "database": storage.ping()}
+        checks = {"broker": pipeline.ready, "database": database.ok}
         if checks["database"]:
             try:
                 ensure_indexes()

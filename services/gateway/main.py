@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def build_app(settings):
-    storage = Storage(settings.mongo_uri, settings.mongo_db)
+    # A short server selection: with the database down, requests hear 503 in 2 s.
+    storage = Storage(settings.mongo_uri, settings.mongo_db, timeout_ms=2000)
     attendance = AttendanceStore(storage)
     pipeline = PipelineClient(settings).start(wait_seconds=10)
     return create_app(settings, pipeline, storage, attendance)

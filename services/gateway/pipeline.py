@@ -33,6 +33,10 @@ class PipelineTimeout(Exception):
     """No reply before the job's deadline."""
 
 
+class ChannelLost(ConnectionError):
+    """The channel is unusable though the connection is up: reconnect."""
+
+
 class PipelineClient:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -65,11 +69,13 @@ class PipelineClient:
 
     def _session(self, connected) -> None:
         self._connection = connect(self.settings)
+        declare_topology(self._connection, self.settings)
         channel = self._connection.channel()
         channel.confirm_delivery()
-        declare_topology(channel, self.settings)
         # Private, server-named reply queue: gone with this connection.
         self._reply_queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
+        cancelled = threading.Event()
+        channel.add_on_cancel_callback(lambda frame: cancelled.set())
         channel.basic_consume(self._reply_queue, self._on_reply, auto_ack=True)
         self._channel = channel
         self._ready.set()
@@ -77,6 +83,14 @@ class PipelineClient:
         connected()
         while not self._stopping:
             self._connection.process_data_events(time_limit=1)
+            # The broker can close the channel (e.g. a publish to an exchange
+            # deleted meanwhile) or cancel the reply consumer (its queue
+            # deleted) while the connection stays up: then no reply can ever
+            # arrive. Start over on a new connection instead of answering 503
+            # (or waiting out every deadline) until the connection drops.
+            if not channel.is_open or cancelled.is_set():
+                raise ChannelLost("the broker closed the pipeline client's channel" if not channel.is_open
+                                  else "the broker cancelled the reply consumer")
 
     def _on_down(self) -> None:
         self._ready.clear()

@@ -2,10 +2,10 @@
 
 Recognition searches the in-memory gallery; enrollment stores the vector in
 MongoDB and announces it on the ``gallery.changes`` fanout exchange, which every
-matcher copy (this one included) applies to its gallery. An upkeep thread
-probes the database (readiness follows it within seconds, and jobs that need
-it are answered ``database_unavailable`` at once while it is down, instead of
-spending their deliveries) and reloads the gallery when a change was missed.
+matcher copy (this one included) applies to its gallery. A probe watches
+the database (readiness follows it within seconds, and jobs that need it are
+answered ``database_unavailable`` at once while it is down, instead of spending
+their deliveries); a sync thread reloads the gallery when a change was missed.
 """
 from __future__ import annotations
 
@@ -15,32 +15,23 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from services.matcher.gallery import Gallery
-from services.matcher.matcher import Matcher, probe_database
+from services.matcher.matcher import Matcher
 from shared import pipeline, service
 from shared.contracts import GalleryChange, JobError
+from shared.probe import Probe
 from shared.storage import Storage
 
 log = logging.getLogger(__name__)
 
-PROBE_SECONDS = 2.0
-
-
-def upkeep(matcher: Matcher, health, sync_seconds: float) -> None:
-    """Forever: probe the database; every ``sync_seconds`` check the gallery version."""
-    next_sync = time.monotonic() + sync_seconds
+def keep_gallery_in_sync(matcher: Matcher, database: Probe, sync_seconds: float) -> None:
+    """Forever: every ``sync_seconds``, reload if a gallery change was missed."""
     while True:
-        was_ok = matcher.database_ok
-        ok = probe_database(matcher)
-        if ok != was_ok:
-            log.warning("database %s", "reachable again" if ok else "unreachable")
-        health.set_ready("database", ok and health.status()[1].get("gallery", False))
-        if ok and time.monotonic() >= next_sync:
-            next_sync = time.monotonic() + sync_seconds
+        time.sleep(sync_seconds)
+        if database.ok:
             try:
                 matcher.check_version()
-            except Exception:  # noqa: BLE001 - retried at the next sync
+            except Exception:  # noqa: BLE001 - tried again at the next sync
                 log.exception("gallery version check failed")
-        time.sleep(PROBE_SECONDS)
 
 
 def setup(settings, health):
@@ -63,7 +54,6 @@ def setup(settings, health):
     def on_connect(channel):
         """Subscribe to changes first, then load (on the work thread, returned
         to the worker loop): nothing falls between the two."""
-        health.set_ready("database", False)
         health.set_ready("gallery", False)
         queue = channel.queue_declare("", exclusive=True, auto_delete=True).method.queue
         channel.queue_bind(queue, pipeline.GALLERY_EXCHANGE)
@@ -73,12 +63,16 @@ def setup(settings, health):
             storage.ensure_indexes()
             matcher.reload()
             health.set_ready("gallery", True)
-            health.set_ready("database", True)
 
         return load_gallery
 
-    threading.Thread(target=upkeep, args=(matcher, health, settings.gallery_sync_seconds),
-                     name="matcher-upkeep", daemon=True).start()
+    def database_changed(ok: bool) -> None:
+        matcher.database_ok = ok
+        health.set_ready("database", ok)
+
+    database = Probe("database", storage.ping, on_change=database_changed).start()
+    threading.Thread(target=keep_gallery_in_sync, args=(matcher, database, settings.gallery_sync_seconds),
+                     name="gallery-sync", daemon=True).start()
     return matcher.handle, on_connect
 
 

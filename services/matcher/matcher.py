@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 
-from pymongo.errors import PyMongoError
-
 from services.matcher import core
 from services.matcher.gallery import Gallery
 from shared import contracts
@@ -152,13 +150,3 @@ class Matcher:
             "rollNo": info.rollNo, "face_id": face_id, "duplicate": not new, "model": job.model,
         })
         return Result(reply=reply, also=(to_gallery(change.to_bytes()),))
-
-
-def probe_database(matcher: Matcher) -> bool:
-    """Whether the database answers now; updates ``matcher.database_ok``."""
-    try:
-        matcher.storage.client.admin.command("ping")
-        matcher.database_ok = True
-    except PyMongoError:
-        matcher.database_ok = False
-    return matcher.database_ok

@@ -18,6 +18,9 @@ __all__ = ["DATASET", "ENROLLED", "HELD_OUT", "ROLL_NOS", "Api", "display_name",
 # The copies each stage runs as (default: one, named after the stage). Two
 # matchers: enrollment must reach every matcher's gallery.
 COPIES = {"matcher": ("matcher-a", "matcher-b")}
+# Settings per stage: matchers check for missed gallery changes every 2 s, so
+# that the tests of convergence wait seconds, not the default 10.
+STAGE_ENV = {"matcher": {"GALLERY_SYNC_SECONDS": "2"}}
 
 
 def largest_face_match(resp) -> str | None:
@@ -38,7 +41,7 @@ def stack():
     try:
         for stage in STAGES:
             for name in COPIES.get(stage.name, (stage.name,)):
-                s.start(name, stage.name)
+                s.start(name, stage.name, **STAGE_ENV.get(stage.name, {}))
         s.start(GATEWAY.name, GATEWAY.name)
         s.wait_ready()
         yield s

@@ -79,3 +79,22 @@ def test_mtcnn_networks_run_compiled_with_the_same_outputs():
         np.testing.assert_allclose(np.asarray(compiled(x)), np.asarray(net(x)), rtol=1e-5, atol=1e-6)
     assert compiled.experimental_get_tracing_count() <= 2
     assert pipeline.stages[1]._model is None
+
+
+def test_crops_are_sized_for_the_embedder_not_the_photo():
+    """A big face in a big photo travels at the size the embedder uses:
+    small messages, and no pixels the model would not see."""
+    from services.detector.core import EMBED_FACE_PX
+    from shared.models import MODELS
+
+    img = np.zeros((3000, 4000, 3), np.uint8)
+    (face,) = faces_for_embedding(img, [Detection([1000, 800, 600, 700], 0.99, {})])
+    crop = decode_array(face.crop)
+    x, y, w, h = face.face_box
+    assert max(w, h) <= EMBED_FACE_PX
+    for spec in MODELS.values():  # the margin the model cuts still fits, at full input resolution
+        assert max(w, h) * (1 + 2 * spec.margin) >= spec.image_size - 2
+    assert crop.nbytes < 150_000
+    small = Detection([10, 10, 40, 40], 0.99, {})
+    (face,) = faces_for_embedding(np.zeros((100, 100, 3), np.uint8), [small])
+    assert face.face_box[2:] == (40, 40)  # a small face is never enlarged
