@@ -251,6 +251,8 @@ class Worker:
         # One work thread: the models use every core already; jobs queue here
         # in delivery order (PREFETCH bounds how many).
         self.work = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{stage.name}-work")
+        self._stopping = False
+        self._consuming = None  # (connection, channel) while consuming
 
     def on_message(self, channel, method, props, body: bytes) -> None:
         """On the connection's thread: hand the delivery to the work thread."""
@@ -294,8 +296,11 @@ class Worker:
             self.health.set_ready("broker", True)
             log.info("%s consuming %s", self.stage.name, self.stage.queue)
             connected()
-            channel.start_consuming()
+            self._consuming = (connection, channel)
+            if not self._stopping:
+                channel.start_consuming()
         finally:
+            self._consuming = None
             if connection.is_open:
                 try:
                     connection.close()
@@ -303,5 +308,17 @@ class Worker:
                     pass
 
     def run_forever(self) -> None:
-        keep_connected(self._session, name=self.stage.name,
+        """Consume until :meth:`stop` (or the process ends), reconnecting after failures."""
+        keep_connected(self._session, name=self.stage.name, stopping=lambda: self._stopping,
                        on_down=lambda: self.health.set_ready("broker", False))
+
+    def stop(self) -> None:
+        """End :meth:`run_forever` from another thread; unacked jobs go back to the queue."""
+        self._stopping = True
+        consuming = self._consuming
+        if consuming is not None:
+            connection, channel = consuming
+            try:
+                connection.add_callback_threadsafe(channel.stop_consuming)
+            except Exception:  # noqa: BLE001 - already closed
+                pass
