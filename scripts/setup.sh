@@ -57,4 +57,12 @@ if [ ! -x "$FERRETDB_BIN" ] || [ "$(cat "$FERRETDB_BIN.sha256" 2>/dev/null)" != 
   (cd "$ROOT/tools/ferretdb" && go build -o "$FERRETDB_BIN.part" . && mv "$FERRETDB_BIN.part" "$FERRETDB_BIN")
   echo "$ferret_src_hash" > "$FERRETDB_BIN.sha256"
 fi
+# helm lints and renders the Kubernetes chart deploy/helm/ (tests/unit/test_helm.py),
+# built from the Go module proxy into $ASSETS_DIR/bin unless one is on PATH already.
+HELM_VERSION=v3.22.0
+if ! command -v helm >/dev/null && [ ! -x "$ASSETS_DIR/bin/helm" ]; then
+  say "building helm $HELM_VERSION into $ASSETS_DIR/bin"
+  mkdir -p "$ASSETS_DIR/bin"
+  (export PATH="$PATH:/usr/local/go/bin" && GOBIN="$ASSETS_DIR/bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION")
+fi
 say "setup complete"
