@@ -68,6 +68,9 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 FROM runtime AS gateway
 # The attendance domain (pure Python) used by the gateway's API.
 COPY attendance/ attendance/
+# Reachable from outside the container: the gateway then refuses to start
+# without authentication (API_ADMIN_KEY or API_TOKENS).
+ENV GATEWAY_HOST=0.0.0.0
 USER app
 CMD ["python", "-m", "services.gateway"]
 

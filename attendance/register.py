@@ -11,9 +11,10 @@ from __future__ import annotations
 import html
 from string import Template
 
+# The page's look is the console's register.css: the gateway's Content-Security-Policy
+# allows no inline style or script.
 PAGE = Template("""<!doctype html><html><head><meta charset="utf-8"><title>$title</title>
-<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}
-td,th{border:1px solid #444;padding:4px 8px;text-align:left}@media print{button{display:none}}</style></head>
+<link rel="stylesheet" href="/console/register.css"></head>
 <body><h1>$title</h1>
 <p>Department: $department &middot; $starts to
  $ends ($tz)
@@ -23,7 +24,7 @@ td,th{border:1px solid #444;padding:4px 8px;text-align:left}@media print{button{
 <table><tr><th>#</th><th>Roll No</th><th>Name</th><th>Status</th><th>Time ($tz)</th>
 <th>Signature</th></tr>
 $rows</table><p>Teacher's signature: ____________________</p>
-<button onclick="window.print()">Print</button></body></html>""")
+<p class="screen-only">Print this page with your browser (Ctrl+P or &#8984;P).</p></body></html>""")
 
 ROW = Template("<tr><td>$number</td><td>$roll_no</td><td>$name</td><td>$status</td><td>$time</td><td></td></tr>")
 

@@ -169,8 +169,32 @@ def cmd_person(c: Client, a) -> int:
 
 
 def cmd_delete_person(c: Client, a) -> int:
-    c.json("DELETE", f"/persons/{a.roll_no}")
-    print(f"deleted {a.roll_no}")
+    c.json("DELETE", f"/persons/{a.roll_no}", params={"erase_attendance": "true"} if a.erase_attendance else None)
+    print(f"deleted {a.roll_no}" + (" and their attendance history" if a.erase_attendance else ""))
+    return 0
+
+
+def cmd_export(c: Client, a) -> int:
+    data = c.json("GET", f"/persons/{a.roll_no}/export")
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    if a.out and a.out != "-":
+        Path(a.out).write_text(text + "\n", encoding="utf-8")
+        print(f"everything held about {a.roll_no} written to {a.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+def cmd_keys(c: Client, a) -> int:
+    if a.action == "create":
+        made = c.json("POST", "/keys", json={"name": a.name, "scope": a.scope})
+        print(made["key"])
+        print(f"key {made['name']} ({made['scope']}) created: it is shown once, keep it now", file=sys.stderr)
+    elif a.action == "revoke":
+        c.json("DELETE", f"/keys/{a.name}")
+        print(f"revoked {a.name}")
+    else:
+        print(output.table(c.json("GET", "/keys")["keys"], ["name", "scope", "created_at", "revoked_at"]))
     return 0
 
 
@@ -331,7 +355,21 @@ def parser() -> argparse.ArgumentParser:
 
     command(sub, "persons", cmd_persons, "list enrolled persons").add_argument("--department")
     command(sub, "person", cmd_person, "show one person", ROLL_NO)
-    command(sub, "delete-person", cmd_delete_person, "delete a person and their face data", ROLL_NO)
+    command(sub, "delete-person", cmd_delete_person, "delete a person and their face data",
+            ROLL_NO).add_argument("--erase-attendance", action="store_true",
+                                  help="also erase their marks, audit entries and mentions in check-ins and rosters")
+    command(sub, "export", cmd_export, "everything held about a person, as JSON (right of access)",
+            ROLL_NO).add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    k = sub.add_parser("keys", help="API keys (admin): create, list, revoke")
+    ksub = k.add_subparsers(dest="action", required=True, metavar="ACTION")
+    kc = ksub.add_parser("create", help="create a key and print it (shown once)")
+    kc.add_argument("name", metavar="NAME")
+    kc.add_argument("--scope", required=True, choices=["recognize", "operator", "admin"],
+                    help="recognize: a door camera or kiosk; operator: sessions, check-ins, corrections, reports; "
+                         "admin: also people, keys and settings")
+    ksub.add_parser("list", help="list keys (never the keys themselves)")
+    ksub.add_parser("revoke", help="revoke a key at once").add_argument("name", metavar="NAME")
+    k.set_defaults(func=cmd_keys)
 
     s = sub.add_parser("session", help="create, list, show, close or delete attendance sessions")
     ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")

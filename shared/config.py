@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from shared.credentials import check_broker_credentials
 from shared.pipeline import GATEWAY, STAGES
 
 
@@ -25,12 +26,15 @@ class Settings:
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     mongo_db: str = "attendance"
     # --- gateway ------------------------------------------------------------
-    gateway_host: str = "0.0.0.0"
+    gateway_host: str = "127.0.0.1"  # another address needs authentication on, or ALLOW_OPEN_API
     gateway_port: int = GATEWAY.port
     max_upload_bytes: int = 10 * 1024 * 1024
     request_timeout_seconds: float = 30.0
     gateway_threads: int = 32
-    api_tokens: str = ""  # name:token,...; empty: the API is open (see services/gateway/auth.py)
+    api_tokens: str = ""  # name:token,... full-access keys (see services/gateway/auth.py)
+    api_admin_key: str = ""  # the bootstrap admin key; more keys are created at run time
+    allow_open_api: bool = False  # listen beyond loopback with authentication off (never for real data)
+    access_log: str = "redacted"  # redacted: routes, not paths (no rollNos); off
     # --- workers ------------------------------------------------------------
     health_port: int = 0  # 0: the stage's own default (shared/pipeline.py)
     prefetch: int = 1
@@ -55,6 +59,7 @@ class Settings:
     assets_dir: str = field(default_factory=_default_assets_dir)
     log_level: str = "INFO"
     log_format: str = "text"
+    log_exception_detail: bool = False  # exception messages in logs (they can quote personal data)
 
     @property
     def facenet_h5(self) -> str:
@@ -67,6 +72,11 @@ DEFAULT_HEALTH_PORTS = {s.name: s.port for s in STAGES}
 
 
 def _convert(raw: str, typ: str):
+    if typ == "bool":
+        value = raw.strip().lower()
+        if value not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+            raise ValueError("must be true or false")
+        return value in ("1", "true", "yes", "on")
     if typ in ("int",):
         return int(raw)
     if typ in ("float",):
@@ -96,6 +106,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         raise ValueError("MAX_DELIVERIES must be at least 1")
     if settings.prefetch < 1:
         raise ValueError("PREFETCH must be at least 1")
+    check_broker_credentials(settings.amqp_url)  # no guest:guest on a broker others can reach
+    if settings.access_log not in ("redacted", "off"):
+        raise ValueError("ACCESS_LOG must be redacted or off")
     if settings.dead_letter_ttl_seconds < 1 or settings.dead_letter_max_messages < 1:
         raise ValueError("DEAD_LETTER_TTL_SECONDS and DEAD_LETTER_MAX_MESSAGES must be at least 1")
     return settings

@@ -1,12 +1,40 @@
-"""Logging setup: one line per event, text for people or JSON for log shippers."""
+"""Logging setup: one line per event, text for people or JSON for log shippers.
+
+No personal data reaches a log at any level: our own messages name ids and
+counts, never names, contacts or vectors; the libraries that could log
+documents or message bodies (pika, pymongo) are held at WARNING; and an
+exception is logged with its type and traceback but not its message, which
+can quote data (a duplicate key error quotes the rollNo) unless
+``LOG_EXCEPTION_DETAIL`` asks for it while debugging.
+"""
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import traceback
+
+QUIET_LIBRARIES = ("pika", "pymongo", "urllib3")
 
 
-class JsonFormatter(logging.Formatter):
+class _Redacting:
+    """Formats exceptions without their message unless ``detail``."""
+
+    detail = False
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging API
+        if self.detail:
+            return super().formatException(ei)  # type: ignore[misc]
+        etype, _, tb = ei
+        return ("Traceback (most recent call last):\n" + "".join(traceback.format_tb(tb))
+                + f"{etype.__module__}.{etype.__qualname__} (message withheld: LOG_EXCEPTION_DETAIL=true shows it)")
+
+
+class TextFormatter(_Redacting, logging.Formatter):
+    pass
+
+
+class JsonFormatter(_Redacting, logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         obj = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
@@ -19,13 +47,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(obj)
 
 
-def setup(service: str, level: str = "INFO", fmt: str = "text") -> None:
+def setup(service: str, level: str = "INFO", fmt: str = "text", exception_detail: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s"))
+    formatter = JsonFormatter() if fmt == "json" else TextFormatter(
+        f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
+    formatter.detail = exception_detail
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("pika").setLevel(logging.WARNING)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -22,7 +22,7 @@ Setup = Callable[[Settings, Health], tuple[Handler, Callable | None]]
 def run(stage_name: str, setup: Setup) -> None:
     stage = pipeline.stage(stage_name)
     settings = config.load()
-    logs.setup(stage.name, settings.log_level, settings.log_format)
+    logs.setup(stage.name, settings.log_level, settings.log_format, settings.log_exception_detail)
     health = Health("broker", *(("database",) if stage.needs_database else ()))
     # Health first: /healthz answers while models load, /readyz says not yet.
     serve_health(settings.health_port or stage.port, health, stage.name)

@@ -145,6 +145,14 @@ class Storage:
             return {}
         return {person_id_of(d): d for d in self.persons.find({"_id": {"$in": person_ids}, **VISIBLE})}
 
+    def person_ids_by_roll(self, roll_nos) -> dict[str, str]:
+        """``{rollNo: person id}`` of the visible people among ``roll_nos``."""
+        roll_nos = list(set(roll_nos))
+        if not roll_nos:
+            return {}
+        return {d["rollNo"]: person_id_of(d) for d in self.persons.find({"rollNo": {"$in": roll_nos}, **VISIBLE},
+                                                                        {"rollNo": 1})}
+
     def list_persons(self, department: str | None = None) -> list[dict]:
         query = dict(VISIBLE, **({"department": department} if department else {}))
         return [record(d) for d in self.persons.find(query).sort("rollNo", pymongo.ASCENDING)]
@@ -215,10 +223,29 @@ class Storage:
                 break
         return count
 
+    def faces_of(self, person_id: str) -> list[dict]:
+        """The stored faces of a person, for an export: model, photo hash,
+        file name, time, and the vector itself (it is their biometric data)."""
+        return [{"model": d["model"], "photo_hash": d["photo_hash"], "filename": d.get("filename", ""),
+                 "stored_at": d["created_at"], "vector": [float(x) for x in decode_vector(d["vector"])]}
+                for d in self.faces.find({"person_id": person_id})]
+
     def iter_faces(self):
         """Every stored vector as ``(model, face_id, person_id, vector)``."""
         for d in self.faces.find({"person_id": {"$exists": True}}, {"person_id": 1, "model": 1, "vector": 1}):
             yield d["model"], d["_id"], d["person_id"], decode_vector(d["vector"])
+
+    # -- matching settings ---------------------------------------------------
+    def thresholds(self, model: str) -> dict:
+        """The matching thresholds set at run time for ``model`` (may be empty):
+        ``match_threshold``, ``review_floor``."""
+        doc = self.gallery_state.find_one({"_id": f"thresholds:{model}"}) or {}
+        return {k: float(doc[k]) for k in ("match_threshold", "review_floor") if doc.get(k) is not None}
+
+    def set_thresholds(self, model: str, values: dict) -> dict:
+        self.gallery_state.update_one({"_id": f"thresholds:{model}"}, {"$set": dict(values, updated_at=now())},
+                                      upsert=True)
+        return self.thresholds(model)
 
     # -- gallery version -----------------------------------------------------
     def bump_gallery_version(self) -> int:

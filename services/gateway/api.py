@@ -3,8 +3,10 @@ the web console. The API itself is in persons_api.py and attendance_api.py."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+import uuid
 
 from flask import Flask, Response, g, jsonify, request
 from pymongo.errors import ConnectionFailure, PyMongoError, ServerSelectionTimeoutError
@@ -16,11 +18,14 @@ from services.gateway import auth
 from services.gateway.attendance_api import attendance_blueprint
 from services.gateway.console import console_blueprint
 from services.gateway.errors import ApiError, from_attendance
+from services.gateway.key_store import KeyStore
+from services.gateway.keys_api import keys_blueprint
+from services.gateway.openapi import openapi_blueprint
 from services.gateway.persons_api import persons_blueprint
 from services.gateway.pipeline import PipelineClient
 from shared.config import Settings
-from shared.probe import Probe
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
+from shared.probe import Probe
 from shared.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -55,16 +60,57 @@ def drain_body(environ: dict, cap: int) -> None:
         remaining -= len(chunk)
 
 
+access_log = logging.getLogger("gateway.access")
+
+# On every answer: no MIME sniffing, no framing, no referrer; pages (the console,
+# the printable register) run only the gateway's own scripts and styles.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; "
+                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
+}
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def request_id(given: str | None) -> str:
+    """The client's ``X-Request-ID`` if it is a plain token, else a new one."""
+    return given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+class AuthenticationSwitch:
+    """Whether requests must present a key: yes when the environment gives
+    keys, or the database holds an active one (checked at most every few
+    seconds: creating the first key turns authentication on for every gateway
+    copy). A database that cannot say counts as yes: fail closed."""
+
+    RECHECK_SECONDS = 2.0
+
+    def __init__(self, env_keys: dict, keys: KeyStore):
+        self.env_keys, self.keys = env_keys, keys
+        self._known: tuple[float, bool] | None = None
+
+    def on(self) -> bool:
+        if self.env_keys:
+            return True
+        now = time.monotonic()
+        if self._known is None or now - self._known[0] > self.RECHECK_SECONDS or not self._known[1]:
+            self._known = (now, self.keys.any_active())
+        return self._known[1]
+
+
 def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
                attendance: AttendanceStore) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False
-    tokens = auth.parse_tokens(settings.api_tokens)
-    if tokens:
-        log.info("API authentication on: %d token(s) (%s)", len(tokens), ", ".join(sorted(tokens.values())))
-    else:
-        log.warning("API_TOKENS is empty: the API is open to anyone who can reach this port")
+    env_keys = auth.environment_keys(settings.api_tokens, settings.api_admin_key)
+    keys = KeyStore(storage.db)
+    authentication = AuthenticationSwitch(env_keys, keys)
+    if env_keys:
+        log.info("API authentication on: %d key(s) from the environment", len(env_keys))
 
     # -- plumbing ---------------------------------------------------------------
     indexes_ready = threading.Event()
@@ -85,20 +131,34 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
     @app.before_request
     def start_timer():
         g.started = time.monotonic()
+        g.request_id = request_id(request.headers.get("X-Request-ID"))
         if request.path.startswith("/api/"):
             g.token_name = None
-            if tokens:
-                g.token_name = auth.authenticate(tokens, request.headers.get("Authorization"))
-                if g.token_name is None:
+            needed = auth.required_scope(request.endpoint)
+            if needed is not None and authentication.on():
+                principal = auth.authenticate(env_keys, keys.find, request.headers.get("Authorization"))
+                if principal is None:
                     raise ApiError(401, "unauthorized",
-                                   "this API needs a token: send the header 'Authorization: Bearer <token>'")
+                                   "this API needs a key: send the header 'Authorization: Bearer <key>'")
+                if not auth.allows(principal.scope, needed):
+                    raise ApiError(403, "forbidden", f"the key {principal.name!r} has the scope "
+                                                     f"{principal.scope}; this needs {needed}")
+                g.principal, g.token_name = principal, principal.name
             ensure_indexes()
 
     @app.after_request
     def record(response):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        seconds = time.monotonic() - g.get("started", time.monotonic())
         HTTP_REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
-        HTTP_SECONDS.labels(request.method, endpoint).observe(time.monotonic() - g.get("started", time.monotonic()))
+        HTTP_SECONDS.labels(request.method, endpoint).observe(seconds)
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        for header, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(header, value)
+        if settings.access_log == "redacted":
+            # The route, not the path: a path names people (/persons/21CSD6749).
+            access_log.info("%s %s %d %.0fms request=%s key=%s", request.method, endpoint, response.status_code,
+                            1000 * seconds, g.get("request_id", "-"), g.get("token_name") or "-")
         return response
 
     @app.errorhandler(ApiError)
@@ -118,7 +178,9 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):
         code = (err.name or "error").lower().replace(" ", "_")
-        return api_error(ApiError(err.code or 500, code, err.description or err.name))
+        body, status, headers = api_error(ApiError(err.code or 500, code, err.description or err.name))
+        headers.update((k, v) for k, v in err.get_headers() if k == "Allow")  # a 405 names the methods (RFC 9110)
+        return body, status, headers
 
     @app.errorhandler(PyMongoError)
     def database_down(err: PyMongoError):
@@ -151,17 +213,20 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
             200 if all(checks.values()) else 503)
 
     @app.get("/api/v1/me")
-    def me():
-        """Whether the API needs a token and, if so, whose token this request carries."""
-        if not tokens:
+    def api_me():
+        """Whether the API needs a key and, if so, whose key this request carries, with its scope."""
+        principal = g.get("principal")
+        if principal is None:
             return jsonify({"authentication": "off"})
-        return jsonify({"authentication": "required", "operator": g.token_name})
+        return jsonify({"authentication": "required", "operator": principal.name, "scope": principal.scope})
 
     @app.get("/metrics")
     def metrics():
         body, ctype = metrics_payload()
         return Response(body, content_type=ctype)
 
-    app.register_blueprint(persons_blueprint(settings, pipeline, storage))
+    app.register_blueprint(openapi_blueprint())  # GET /api/v1/openapi.json
+    app.register_blueprint(keys_blueprint(keys))
+    app.register_blueprint(persons_blueprint(settings, pipeline, storage, attendance))
     app.register_blueprint(attendance_blueprint(settings, pipeline, storage, attendance))
     return app

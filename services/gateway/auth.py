@@ -1,17 +1,54 @@
-"""Optional bearer-token authentication of the API. Pure: no Flask here.
+"""API authentication and scopes. Pure: no Flask, no database here.
 
-``API_TOKENS`` holds comma-separated ``name:token`` pairs, one per operator or
-client (``rao:3f9c...,door-camera:77ab...``). Empty, the default, leaves the API
-open, as on a developer's machine. Set, every request under ``/api/`` must carry
-``Authorization: Bearer <token>``, and the token's name is recorded in the audit
-trail of every change it makes: the API holds biometric data of children and
-employees, and "who corrected this mark" must not rest on a name anybody can type.
+Every request under ``/api/`` presents ``Authorization: Bearer <key>`` once
+authentication is on. A key has a name (recorded in the audit trail of every
+change it makes) and a scope:
+
+* ``recognize`` - recognize and check-in only: a door camera or a kiosk;
+* ``operator`` - also sessions, corrections, reports, reading people;
+* ``admin`` - also people (enroll, edit, erase, export), keys and settings.
+
+Each scope includes the ones before it. Keys live in the database as SHA-256
+hashes only (a key is 32 random bytes: a fast hash is enough, and a database
+dump yields no usable key) and are created and revoked at run time. Two kinds
+come from the environment: ``API_ADMIN_KEY``, the bootstrap admin key, and
+``API_TOKENS`` (``name:token,...``), the older full-access tokens. Authentication
+is on when any of these exists; then a request without a valid key gets 401,
+one whose key lacks the scope 403.
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Callable
 
 MIN_TOKEN_LENGTH = 16
+SCOPES = ("recognize", "operator", "admin")  # each includes the ones before it
+ADMIN = "admin"
+BOOTSTRAP_NAME = "bootstrap-admin"
+KEY_PREFIX = "atk_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts for: the key's name and scope."""
+
+    name: str
+    scope: str
+
+
+def allows(scope: str, required: str) -> bool:
+    return SCOPES.index(scope) >= SCOPES.index(required)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def parse_tokens(raw: str) -> dict[str, str]:
@@ -32,18 +69,59 @@ def parse_tokens(raw: str) -> dict[str, str]:
     return tokens
 
 
-def authenticate(tokens: dict[str, str], authorization: str | None) -> str | None:
-    """The name of the token an ``Authorization`` header presents, or None.
+def environment_keys(api_tokens: str, admin_key: str) -> dict[str, Principal]:
+    """``{hash: principal}`` of the keys from the environment (all admin)."""
+    if admin_key and len(admin_key) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"API_ADMIN_KEY is shorter than {MIN_TOKEN_LENGTH} characters")
+    keys = {hash_key(token): Principal(name, ADMIN) for token, name in parse_tokens(api_tokens).items()}
+    if admin_key:
+        keys[hash_key(admin_key)] = Principal(BOOTSTRAP_NAME, ADMIN)
+    return keys
 
-    Every token is compared in constant time, so the answer's timing says
-    nothing about how much of a guess was right.
+
+def presented_key(authorization: str | None) -> str | None:
+    scheme, _, key = (authorization or "").strip().partition(" ")
+    key = key.strip()
+    return key if scheme.lower() == "bearer" and key else None
+
+
+def authenticate(env_keys: dict[str, Principal], lookup: Callable[[str], Principal | None],
+                 authorization: str | None) -> Principal | None:
+    """The principal of the key an ``Authorization`` header presents, or None.
+
+    The environment's keys are compared in constant time, every one of them,
+    so the answer's timing says nothing about how much of a guess was right;
+    database keys are found by their hash (a guess's hash shares nothing
+    predictable with a real key's).
     """
-    scheme, _, presented = (authorization or "").strip().partition(" ")
-    presented = presented.strip()
-    if scheme.lower() != "bearer" or not presented:
+    key = presented_key(authorization)
+    if key is None:
         return None
+    digest = hash_key(key)
     found = None
-    for token, name in tokens.items():
-        if hmac.compare_digest(token.encode(), presented.encode()):
-            found = name
-    return found
+    for known, principal in env_keys.items():
+        if hmac.compare_digest(known, digest):
+            found = principal
+    return found or lookup(digest)
+
+
+# The scope each API endpoint needs; an endpoint not listed needs admin.
+ROUTE_SCOPES = {
+    "api_me": "recognize",
+    "openapi.spec": None,  # the API description holds no data
+    "persons.recognize": "recognize",
+    "persons.verify": "recognize",
+    "attendance.checkin": "recognize",
+    "persons.list_persons": "operator",
+    "persons.get_person": "operator",
+}
+OPERATOR_BLUEPRINTS = ("attendance",)  # everything else of attendance: operator
+
+
+def required_scope(endpoint: str | None) -> str | None:
+    """The scope an endpoint needs (None: none at all)."""
+    if endpoint in ROUTE_SCOPES:
+        return ROUTE_SCOPES[endpoint]
+    if endpoint and endpoint.split(".", 1)[0] in OPERATOR_BLUEPRINTS:
+        return "operator"
+    return ADMIN

@@ -31,6 +31,7 @@ PIPELINE_STATUS = {
     ErrorCode.DEADLINE_EXCEEDED: 504,
     ErrorCode.JOB_FAILED: 503,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
+    ErrorCode.LOOKALIKE: 409,
     ErrorCode.BAD_MESSAGE: 500,
 }
 

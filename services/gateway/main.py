@@ -16,6 +16,7 @@ from services.gateway import auth
 from services.gateway.api import create_app
 from services.gateway.pipeline import PipelineClient
 from shared import config, logs
+from shared.credentials import is_loopback_host
 from shared.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -41,24 +42,36 @@ class GatewayServer(BaseApplication):
         self.cfg.set("threads", self.settings.gateway_threads)
         self.cfg.set("timeout", 120)
         self.cfg.set("graceful_timeout", 30)
-        self.cfg.set("accesslog", "-")
+        self.cfg.set("accesslog", None)  # the app logs each request, redacted (see api.py)
         self.cfg.set("control_socket_disable", True)  # one per host would clash between copies
         self.cfg.set("loglevel", self.settings.log_level.lower())
 
     def load(self):
         # Runs in the worker process, after the fork: the broker connection and
         # its thread are created where they are used.
-        logs.setup("gateway", self.settings.log_level, self.settings.log_format)
+        logs.setup("gateway", self.settings.log_level, self.settings.log_format, self.settings.log_exception_detail)
         return build_app(self.settings)
+
+
+def refusal(settings) -> str | None:
+    """Why the gateway must not start with these settings, or None."""
+    try:
+        env_keys = auth.environment_keys(settings.api_tokens, settings.api_admin_key)
+    except ValueError as exc:  # refuse a malformed key list before forking
+        return str(exc)
+    if not env_keys and not is_loopback_host(settings.gateway_host) and not settings.allow_open_api:
+        return (f"GATEWAY_HOST={settings.gateway_host} would open the API (biometric data) to the network "
+                "without authentication: set API_ADMIN_KEY (and create keys with it), or listen on 127.0.0.1, "
+                "or set ALLOW_OPEN_API=true if this network is really private")
+    return None
 
 
 def main() -> None:
     settings = config.load()
-    logs.setup("gateway", settings.log_level, settings.log_format)
-    try:
-        auth.parse_tokens(settings.api_tokens)  # refuse to start on a malformed list, before forking
-    except ValueError as exc:
-        log.error("%s", exc)
+    logs.setup("gateway", settings.log_level, settings.log_format, settings.log_exception_detail)
+    problem = refusal(settings)
+    if problem:
+        log.error("%s", problem)
         sys.exit(2)
     log.info("gateway listening on http://%s:%d", settings.gateway_host, settings.gateway_port)
     GatewayServer(settings).run()

@@ -48,7 +48,7 @@ def test_no_token_no_api(secured):
 
 def test_a_valid_token_is_served_and_named(secured):
     assert requests.get(secured + "/api/v1/me", headers=as_(RAO), timeout=10).json() == {
-        "authentication": "required", "operator": "rao"}
+        "authentication": "required", "operator": "rao", "scope": "admin"}  # API_TOKENS are full-access keys
     path = photos("val", "madonna")[0]
     resp = requests.post(secured + "/api/v1/recognize", headers=as_(CAMERA),
                          files={"image": (path.name, path.read_bytes(), "image/jpeg")}, timeout=60)

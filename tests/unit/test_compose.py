@@ -6,6 +6,11 @@ No Docker engine is needed: the compose file is validated and normalised by
 `docker-compose config` (Debian's docker-compose 1.29, installed by
 scripts/setup.sh) and the checks run on its output; the Dockerfile is parsed here
 (stages, build arguments, instructions) the way BuildKit reads it.
+
+The compose file takes its credentials from an env file (.env, template
+.env.example): the checks render it with a test env file of their own (`--env-file`,
+which replaces .env, so a real .env beside the file is never read), and check that
+it refuses to render without each secret.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import ast
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -23,9 +29,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shared.credentials import check_broker_credentials
 from shared.pipeline import GATEWAY, SERVICES, STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+ENV_EXAMPLE = ROOT / ".env.example"
 APP_SERVICES = tuple(s.name for s in SERVICES)
 WORKERS = tuple(s.name for s in STAGES)
 PORTS = {s.name: s.port for s in SERVICES}
@@ -34,8 +43,6 @@ NEEDS_DATABASE = {GATEWAY.name} | {s.name for s in STAGES if s.needs_database}
 INFRASTRUCTURE = ("rabbitmq", "mongo")
 ALL_SERVICES = (*INFRASTRUCTURE, *APP_SERVICES)
 OPTIONAL_SERVICES = ("prometheus",)  # profile "monitoring": started only when asked for
-# Variables the compose file interpolates: unset them so the defaults are checked.
-COMPOSE_VARIABLES = ("GATEWAY_PORT", "EMBEDDER_MODEL", "LOG_FORMAT", "API_TOKENS")
 DOCKERFILE = "Dockerfile"
 
 
@@ -44,19 +51,96 @@ def build_args(name: str) -> dict[str, str]:
     return {"SERVICE": name, "PORT": str(PORTS[name])}
 
 
-@pytest.fixture(scope="module")
-def compose() -> dict:
+# --- the compose file's variables ---------------------------------------------
+#
+# Compose interpolates ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?message},
+# ${VAR?message} and $VAR in the file's values (not in its comments); $$ is a literal $.
+
+_INTERPOLATION = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$(\w+)")
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    name: str
+    operator: str  # "", ":-", "-", ":?" or "?"
+    argument: str  # the default or the error message
+
+    @property
+    def required(self) -> bool:
+        return self.operator in (":?", "?")
+
+
+def _interpolations(text: str) -> list[Interpolation]:
+    return [Interpolation(m.group(1) or m.group(4), m.group(2) or "", m.group(3) or "")
+            for m in _INTERPOLATION.finditer(text) if m.group(0) != "$$"]
+
+
+def _strings(node) -> list[str]:
+    """Every string of a YAML document, keys and values, comments excluded."""
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(node, list):
+        return [s for v in node for s in _strings(v)]
+    return [node] if isinstance(node, str) else []
+
+
+RAW_COMPOSE = yaml.safe_load(COMPOSE_FILE.read_text())  # not interpolated: ${...} as written
+INTERPOLATIONS = [i for s in _strings(RAW_COMPOSE) for i in _interpolations(s)]
+# Every variable the compose file reads, and those it cannot do without (${VAR:?...}).
+COMPOSE_VARIABLES = tuple(sorted({i.name for i in INTERPOLATIONS}))
+REQUIRED_VARIABLES = tuple(sorted({i.name for i in INTERPOLATIONS if i.required}))
+# Variables whose value is a secret, by name (their values are never shown in a test's
+# output and must never have a value in .env.example).
+SECRET_NAME = re.compile(r"(PASS|PASSWORD|SECRET|TOKENS?|KEY)$")
+# A test value per required variable: distinct, URL-safe, easy to find in the output.
+TEST_ENV = {name: f"{name.lower().replace('_', '-')}-{secrets.token_hex(6)}" for name in REQUIRED_VARIABLES}
+
+
+def _compose_config(env_file: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`docker-compose config` of the repository's compose file with ``env_file`` as
+    its env file, none of the compose file's variables inherited from this process
+    (so the defaults are checked), ``extra_env`` added to the environment."""
     exe = shutil.which("docker-compose")
     if exe is None:
         pytest.fail("docker-compose is not installed: run scripts/setup.sh", pytrace=False)
     env = {k: v for k, v in os.environ.items() if k not in COMPOSE_VARIABLES and not k.startswith("COMPOSE_")}
-    proc = subprocess.run(
-        [exe, "-f", "docker-compose.yml", "config"],
+    env.update(extra_env or {})
+    return subprocess.run(
+        [exe, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), "config"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
+
+
+def _write_env(path: Path, values: dict[str, str]) -> Path:
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    return path
+
+
+def _render(env_file: Path, extra_env: dict[str, str] | None = None) -> dict:
+    proc = _compose_config(env_file, extra_env)
     assert proc.returncode == 0, f"docker-compose config failed:\n{proc.stderr}"
     config = yaml.safe_load(proc.stdout)
     assert isinstance(config, dict) and "services" in config, proc.stdout
+    return config
+
+
+@pytest.fixture(scope="module")
+def env_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("compose-env")
+
+
+@pytest.fixture(scope="module")
+def compose_output(env_dir) -> str:
+    """The rendered compose file, the required variables set to TEST_ENV's values."""
+    proc = _compose_config(_write_env(env_dir / "test.env", TEST_ENV))
+    assert proc.returncode == 0, f"docker-compose config failed:\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def compose(compose_output) -> dict:
+    config = yaml.safe_load(compose_output)
+    assert isinstance(config, dict) and "services" in config, compose_output
     return config
 
 
@@ -82,6 +166,26 @@ def _named_volumes(compose: dict, service: dict) -> dict[str, str]:
     """target -> volume name, for the service's volumes that are top-level named volumes."""
     declared = compose.get("volumes") or {}
     return {target: source for source, target in _volumes(service) if source in declared}
+
+
+@dataclass(frozen=True)
+class Published:
+    host_ip: str  # "" = every interface
+    published: str
+    target: int
+
+
+def _published(service: dict) -> list[Published]:
+    """The service's published ports, long syntax or "[ip:][published:]target[/proto]"."""
+    out = []
+    for p in service.get("ports", []):
+        if isinstance(p, dict):
+            out.append(Published(str(p.get("host_ip", "")), str(p.get("published", "")), int(p["target"])))
+            continue
+        parts = str(p).split("/", 1)[0].rsplit(":", 2)
+        ip, published = (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0] if len(parts) == 2 else "")
+        out.append(Published(ip.strip("[]"), published, int(parts[-1])))
+    return out
 
 
 # --- docker-compose.yml -----------------------------------------------------
@@ -142,10 +246,24 @@ def test_app_service_waits_for_healthy_infrastructure(compose, name):
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_app_service_connects_to_compose_infrastructure(compose, name):
+def test_app_service_connects_with_the_env_files_credentials(compose, name):
     env = _service(compose, name).get("environment") or {}
-    assert env.get("AMQP_URL") == "amqp://guest:guest@rabbitmq:5672/%2F"
-    assert env.get("MONGO_URI") == "mongodb://mongo:27017/"
+    amqp_url = (f"amqp://{TEST_ENV['RABBITMQ_DEFAULT_USER']}:{TEST_ENV['RABBITMQ_DEFAULT_PASS']}"
+                "@rabbitmq:5672/%2F")
+    assert env.get("AMQP_URL") == amqp_url
+    check_broker_credentials(env["AMQP_URL"])  # what every service checks at start
+    if name in NEEDS_DATABASE:
+        assert env.get("MONGO_URI") == (
+            f"mongodb://{TEST_ENV['MONGO_INITDB_ROOT_USERNAME']}:{TEST_ENV['MONGO_INITDB_ROOT_PASSWORD']}"
+            "@mongo:27017/?authSource=admin")
+    else:  # the database's credentials only where the database is used
+        assert "MONGO_URI" not in env, f"{name} does not use the database"
+    # The API's bootstrap key only to the gateway; API_TOKENS optional, empty by default.
+    if name == GATEWAY.name:
+        assert env.get("API_ADMIN_KEY") == TEST_ENV["API_ADMIN_KEY"]
+        assert env.get("API_TOKENS") == ""
+    else:
+        assert not {"API_ADMIN_KEY", "API_TOKENS"} & set(env), f"{name} gets the API's credentials"
 
 
 def test_embedder_model_defaults_to_auto(compose):
@@ -160,10 +278,44 @@ def test_workers_can_be_scaled(compose, name):
     assert not service.get("ports"), f"{name} publishes {service.get('ports')}"
 
 
-def test_gateway_publishes_its_port(compose):
-    ports = _service(compose, GATEWAY.name).get("ports") or []
-    targets = [int(p["target"]) if isinstance(p, dict) else int(str(p).rsplit(":", 1)[-1]) for p in ports]
-    assert targets == [GATEWAY.port]
+def test_gateway_publishes_its_port_on_every_interface(compose):
+    # The product: door cameras and teachers reach it from other machines (and it
+    # requires authentication, API_ADMIN_KEY).
+    assert _published(_service(compose, GATEWAY.name)) == [Published("", str(GATEWAY.port), GATEWAY.port)]
+
+
+def test_published_gateway_listens_beyond_loopback_with_authentication_on(compose):
+    """The published port reaches the gateway only if it listens on the container's
+    other interfaces (GATEWAY_HOST, from compose or the image); it then refuses to
+    start with authentication off, which nothing here may override."""
+    env = _service(compose, GATEWAY.name).get("environment") or {}
+    host = env.get("GATEWAY_HOST") or _image(GATEWAY.name, build_args(GATEWAY.name)).env.get("GATEWAY_HOST")
+    assert host == "0.0.0.0", f"the gateway listens on {host!r}: the published port would not reach it"
+    assert env.get("API_ADMIN_KEY"), "the published gateway needs its bootstrap admin key"
+    for name, service in compose["services"].items():
+        assert "ALLOW_OPEN_API" not in (service.get("environment") or {}), f"{name} sets ALLOW_OPEN_API"
+
+
+def test_gateway_port_may_name_an_address(env_dir):
+    # .env.example: GATEWAY_PORT=127.0.0.1:8080 publishes it on loopback only.
+    env_file = _write_env(env_dir / "gateway-port.env", {**TEST_ENV, "GATEWAY_PORT": "127.0.0.1:18080"})
+    gateway = _service(_render(env_file), GATEWAY.name)
+    assert _published(gateway) == [Published("127.0.0.1", "18080", GATEWAY.port)]
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_SERVICES + OPTIONAL_SERVICES if n != GATEWAY.name])
+def test_no_other_port_is_published_beyond_loopback(compose, name):
+    """Only the gateway is reachable from other machines; the broker and the database
+    not at all, an optional tool (Prometheus) on 127.0.0.1 only."""
+    published = _published(_service(compose, name))
+    if name not in OPTIONAL_SERVICES:
+        assert not published, f"{name} publishes {published}: reach it on the compose network"
+    for port in published:
+        assert port.host_ip == "127.0.0.1", f"{name} publishes {port} beyond 127.0.0.1"
+
+
+def test_prometheus_is_published_on_loopback_only(compose):
+    assert _published(_service(compose, "prometheus")) == [Published("127.0.0.1", "9090", 9090)]
 
 
 def test_databases_keep_their_data_in_named_volumes(compose):
@@ -184,6 +336,187 @@ def test_rabbitmq_enables_the_prometheus_plugin(compose):
     text = Path(source).read_text()
     assert re.fullmatch(r"\s*\[[\w,\s]*\]\.\s*", text), f"not an Erlang term list: {text!r}"
     assert "rabbitmq_prometheus" in text and "rabbitmq_management" in text
+
+
+# --- credentials ------------------------------------------------------------------
+
+
+def test_the_secrets_are_required():
+    # Without them nothing here would check that compose refuses to start.
+    assert {"RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "MONGO_INITDB_ROOT_USERNAME",
+            "MONGO_INITDB_ROOT_PASSWORD", "API_ADMIN_KEY"} <= set(REQUIRED_VARIABLES)
+
+
+@pytest.mark.parametrize("name", REQUIRED_VARIABLES)
+@pytest.mark.parametrize("how", ["missing", "empty"])
+def test_compose_refuses_to_start_without_each_secret(env_dir, name, how):
+    values = {k: v for k, v in TEST_ENV.items() if k != name}
+    if how == "empty":
+        values[name] = ""
+    proc = _compose_config(_write_env(env_dir / f"without-{name}-{how}.env", values))
+    assert proc.returncode != 0, f"docker-compose config accepts an env file {how} {name}"
+    # docker-compose 1.29: 'Missing mandatory value for ... in service "x": <message>'
+    reason = proc.stderr.strip().splitlines()[-1].rsplit('": ', 1)[-1]
+    assert name in reason and ".env" in reason, f"unclear message for a missing {name}: {proc.stderr}"
+    assert not [other for other in REQUIRED_VARIABLES if other != name and other in reason], reason
+
+
+@pytest.mark.parametrize("name", REQUIRED_VARIABLES)
+def test_every_use_of_a_required_variable_requires_it(name):
+    # A plain ${VAR} next to a ${VAR:?...} would quietly become empty where the other
+    # is not evaluated (another service, a profile).
+    uses = [i for i in INTERPOLATIONS if i.name == name]
+    assert all(i.operator == ":?" and name in i.argument for i in uses), uses
+
+
+def test_rendered_compose_file_holds_no_default_credentials(compose_output):
+    assert "guest" not in compose_output.lower()
+
+
+def test_broker_and_database_users_come_from_the_env_file(compose):
+    rabbitmq = _service(compose, "rabbitmq").get("environment") or {}
+    assert {k: rabbitmq.get(k) for k in ("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS")} == {
+        k: TEST_ENV[k] for k in ("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS")}
+    # With both set, the mongo image runs mongod with --auth.
+    mongo = _service(compose, "mongo").get("environment") or {}
+    assert {k: mongo.get(k) for k in ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD")} == {
+        k: TEST_ENV[k] for k in ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD")}
+
+
+def test_mongo_healthcheck_logs_in_without_the_password_on_its_command_line(compose):
+    test = _service(compose, "mongo")["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1] == "mongosh", test
+    script = " ".join(test)
+    # The credentials from the container's environment, read by mongosh itself.
+    for name in ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD"):
+        assert f"process.env.{name}" in script, script
+    assert ".auth(" in script and "ping" in script
+
+
+@pytest.mark.parametrize("name", ALL_SERVICES + OPTIONAL_SERVICES)
+def test_no_secret_is_on_a_command_line(compose, name):
+    service = _service(compose, name)
+    argv = json.dumps([service.get("healthcheck", {}).get("test"), service.get("command"), service.get("entrypoint")])
+    shown = [k for k, v in TEST_ENV.items() if v in argv]
+    assert not shown, f"{name}: the value of {shown} is on a command line (visible in ps)"
+
+
+# password=x, token: x, -p x, --password=x, -u user:x ... with a literal value (not a
+# variable of the env file, nor of the container's shell).
+_SECRET_ARGUMENT = re.compile(r"(?i)(?:\b(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key)\s*[=:]|"
+                              r"(?:^|\s)(?:-p|--pass(?:word)?|-u|--user(?:name)?)(?:\s+|=))\s*(?![\"']?[\0$])[^\s\0]")
+
+
+def _command_lines(node) -> list[str]:
+    """Every list of strings of a YAML document (exec-form commands and healthchecks)
+    joined into one line, so that "-p", "x" reads as -p x."""
+    if isinstance(node, dict):
+        return [s for v in node.values() for s in _command_lines(v)]
+    if isinstance(node, list):
+        lines = [s for v in node for s in _command_lines(v)]
+        return lines + ([" ".join(node)] if node and all(isinstance(v, str) for v in node) else [])
+    return []
+
+
+def _masked(text: str) -> tuple[str, list[Interpolation]]:
+    """``text`` with each interpolation replaced by \\0<index>\\0, and the interpolations."""
+    found: list[Interpolation] = []
+
+    def mask(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        found.append(_interpolations(m.group(0))[0])
+        return f"\0{len(found) - 1}\0"
+
+    return _INTERPOLATION.sub(mask, text), found
+
+
+def test_compose_file_has_no_literal_credentials():
+    """Read as written (no interpolation, comments aside): every user name, password,
+    key and token is a variable of the env file, with no default value."""
+    for text in _strings(RAW_COMPOSE) + _command_lines(RAW_COMPOSE):
+        assert "guest" not in text.lower(), f"docker-compose.yml: {text!r}"
+        masked, found = _masked(text)
+        # user:password@ in a URL: each part exactly one required variable.
+        for m in re.finditer(r"\w+://([^@/\s]*)@", masked):
+            for part in m.group(1).split(":"):
+                ref = re.fullmatch(r"\0(\d+)\0", part)
+                assert ref and found[int(ref.group(1))].required, f"literal credential in {text!r}"
+        # password=..., --password ..., -p ... with a literal value.
+        assert not _SECRET_ARGUMENT.search(masked), f"literal credential in {text!r}"
+
+
+def _raw_environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(e.split("=", 1) if "=" in e else (e, "") for e in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+@pytest.mark.parametrize("name", sorted(RAW_COMPOSE["services"]))
+def test_credential_variables_have_no_default_value(name):
+    # RABBITMQ_DEFAULT_PASS: ${...:?...}; API_TOKENS: ${API_TOKENS:-} (optional, empty).
+    for key, value in _raw_environment(RAW_COMPOSE["services"][name]).items():
+        if not (SECRET_NAME.search(key) or re.search(r"_USER(NAME)?$", key)):
+            continue
+        masked, found = _masked(value)
+        assert re.fullmatch(r"\0\d+\0", masked), f"{name}: {key}={value!r} is not one variable"
+        (ref,) = found
+        assert ref.required or (ref.operator in (":-", "-") and not ref.argument), \
+            f"{name}: {key}={value!r} has a default value"
+
+
+# --- .env.example and .env ---------------------------------------------------------
+
+
+def _env_example() -> dict[str, tuple[bool, str, str]]:
+    """variable -> (commented out?, value, the comment block right above it)."""
+    out: dict[str, tuple[bool, str, str]] = {}
+    comment: list[str] = []
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        m = re.fullmatch(r"(#\s*)?([A-Z][A-Z0-9_]*)=(.*)", line.strip())
+        if m:
+            out[m.group(2)] = (bool(m.group(1)), m.group(3), "\n".join(comment))
+            comment = []
+        elif line.startswith("#"):
+            comment.append(line.lstrip("#").strip())
+        else:
+            comment = []
+    return out
+
+
+def test_env_example_documents_every_variable_of_the_compose_file():
+    example = _env_example()
+    assert sorted(example) == sorted(COMPOSE_VARIABLES), "variables of .env.example != those compose reads"
+    for name, (commented, _, comment) in example.items():
+        assert comment.strip(), f".env.example: no comment above {name}"
+        if name in REQUIRED_VARIABLES:
+            assert not commented, f".env.example: the required {name} is commented out"
+        else:
+            assert commented, f".env.example: the optional {name} should be commented out (its default)"
+
+
+def test_env_example_holds_no_secret_and_says_how_to_make_one():
+    for name, (_, value, _) in _env_example().items():
+        if SECRET_NAME.search(name):
+            assert value == "", f".env.example gives {name} a value: every deployment makes its own"
+    assert "openssl rand -hex" in ENV_EXAMPLE.read_text()
+
+
+def test_an_unfilled_copy_of_env_example_refuses_to_start():
+    proc = _compose_config(ENV_EXAMPLE)
+    assert proc.returncode != 0, "docker-compose config accepts .env.example as it is"
+    assert ".env" in proc.stderr
+
+
+def test_env_is_git_ignored_and_kept_out_of_the_build_context():
+    git = shutil.which("git")
+    if git is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    check = lambda path: subprocess.run([git, "check-ignore", "-q", "--no-index", path], cwd=ROOT).returncode  # noqa: E731
+    assert check(".env") == 0, ".gitignore does not ignore .env"
+    assert check(".env.example") == 1, ".gitignore ignores .env.example"
+    assert _ignored(".env"), ".dockerignore lets .env into the build context"
 
 
 # --- the Dockerfile -----------------------------------------------------------
