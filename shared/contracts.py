@@ -51,19 +51,22 @@ class ErrorCode:
     BAD_MESSAGE = "bad_message"
     JOB_FAILED = "job_failed"  # kept crashing a worker; moved to the dead-letter queue
     DATABASE_UNAVAILABLE = "database_unavailable"  # answered at once, not retried: the client may retry
+    LOOKALIKE = "lookalike"  # an enrollment photo matches another enrolled person
 
 
 class JobError(Exception):
     """A job that cannot be processed for a reason the client must hear about.
 
     Raised by the pure cores; the worker loop turns it into an error
-    :class:`Reply` instead of crashing or retrying.
+    :class:`Reply` instead of crashing or retrying. ``details`` carries what a
+    client can act on (the lookalike's rollNo and similarity).
     """
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, details: dict | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details
 
 
 def bad_message(message: str) -> JobError:
@@ -143,6 +146,7 @@ class Enrollment:
     rollNo: str
     photo_hash: str
     filename: str = ""
+    force: bool = False  # store it even when it looks like another enrolled person
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -155,7 +159,36 @@ class Enrollment:
         photo_hash = _get(obj, "photo_hash", str, where="enroll")
         if not roll_no or not photo_hash:
             raise bad_message("enroll needs a rollNo and a photo_hash")
-        return cls(roll_no, photo_hash, _get(obj, "filename", str, required=False, where="enroll") or "")
+        return cls(roll_no, photo_hash, _get(obj, "filename", str, required=False, where="enroll") or "",
+                   bool(_get(obj, "force", bool, required=False, where="enroll")))
+
+
+@dataclass(frozen=True)
+class MatchScope:
+    """How a recognition is matched, when not against everybody alone.
+
+    ``roster``: the rollNos of a session, matched first (a check-in);
+    ``verify``: the rollNo a 1:1 verification compares with;
+    ``want_vectors``: the answer carries each face's vector (a check-in keeps
+    the vectors of faces that need review, to enroll them if confirmed).
+    """
+
+    roster: tuple[str, ...] = ()
+    verify: str | None = None
+    want_vectors: bool = False
+
+    def to_dict(self) -> dict:
+        return {"roster": list(self.roster), "verify": self.verify, "want_vectors": self.want_vectors}
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> "MatchScope":
+        if not isinstance(obj, dict):
+            raise bad_message("job.scope must be an object")
+        roster = _get(obj, "roster", list, required=False, where="scope") or []
+        if not all(isinstance(r, str) for r in roster):
+            raise bad_message("scope.roster must be a list of rollNos")
+        return cls(tuple(roster), _get(obj, "verify", str, required=False, where="scope"),
+                   bool(_get(obj, "want_vectors", bool, required=False, where="scope")))
 
 
 @dataclass(frozen=True)
@@ -224,6 +257,7 @@ class Job:
     faces: tuple[Face, ...] | None = None
     model: str | None = None
     enroll: Enrollment | None = None
+    scope: MatchScope | None = None
     v: int = CONTRACT_VERSION
 
     def __post_init__(self):
@@ -254,6 +288,8 @@ class Job:
             obj["model"] = self.model
         if self.enroll is not None:
             obj["enroll"] = self.enroll.to_dict()
+        if self.scope is not None:
+            obj["scope"] = self.scope.to_dict()
         return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -274,6 +310,7 @@ class Job:
         faces = _get(obj, "faces", list, required=False)
         image = _get(obj, "image", str, required=False)
         enroll = obj.get("enroll")
+        scope = obj.get("scope")
         return cls(
             v=version,
             job_id=_get(obj, "job_id", str),
@@ -285,6 +322,7 @@ class Job:
             faces=tuple(Face.from_dict(f) for f in faces) if faces is not None else None,
             model=_get(obj, "model", str, required=False),
             enroll=Enrollment.from_dict(enroll) if enroll is not None else None,
+            scope=MatchScope.from_dict(scope) if scope is not None else None,
         )
 
 
@@ -306,8 +344,11 @@ class Reply:
     v: int = CONTRACT_VERSION
 
     @classmethod
-    def failure(cls, job_id: str, code: str, message: str) -> "Reply":
-        return cls(job_id=job_id, ok=False, error={"code": code, "message": message})
+    def failure(cls, job_id: str, code: str, message: str, details: dict | None = None) -> "Reply":
+        error = {"code": code, "message": message}
+        if details:
+            error["details"] = details
+        return cls(job_id=job_id, ok=False, error=error)
 
     def to_bytes(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode("utf-8")
@@ -330,7 +371,7 @@ class Reply:
         )
 
 
-GALLERY_OPS = ("add", "remove", "update")
+GALLERY_OPS = ("add", "remove", "update", "settings")
 
 
 @dataclass(frozen=True)
@@ -338,8 +379,9 @@ class GalleryChange:
     """A change of the gallery, fanned out to every matcher copy.
 
     ``op`` is ``add`` (the stored face ``face_id`` of ``person_id``),
-    ``remove`` (every face of ``person_id``) or ``update`` (the person's record
-    changed: cached copies are stale). It carries no vector: a matcher
+    ``remove`` (every face of ``person_id``), ``update`` (the person's record
+    changed: cached copies are stale) or ``settings`` (the matching thresholds
+    changed; ``person_id`` is empty). It carries no vector: a matcher
     reads the face from the database, the only source it trusts, so a forged
     message can make no face match anybody. ``version`` is the gallery version
     the change made (see ``shared/storage.py``), by which a matcher notices a

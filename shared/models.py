@@ -6,10 +6,17 @@ The embedder loads a model through its ``backend`` (a module under
 pass); the matcher uses ``default_threshold`` for the vectors a model made; the
 detector's crop must leave room for every model's ``margin``. Adding a model:
 one backend module plus one line in ``MODELS`` below.
+
+A model may also run on other runtimes (``runtimes``: ONNX Runtime, OpenVINO)
+than its reference backend (``keras``). They run the same weights and give the
+same vectors (one of reduced precision, int8, only when named: vectors close
+enough that the threshold still holds), so they share the model's name: every
+stored vector records the model, never the runtime, and the gallery does not
+split by runtime.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 VGGFACE2_512 = "20180402-114759"
 MSCELEB_128 = "20170512-110547"
@@ -29,6 +36,12 @@ class ModelSpec:
     # 16 px per side: about a tenth of the face box.
     margin: float = 0.1
     image_size: int = 160
+    # Other runtimes of the same weights, runtime name -> backend module; each
+    # checks its vectors against ``backend`` at load. EMBEDDER_RUNTIME=auto
+    # tries the exact ones (cosine >= 0.9999; a reduced-precision backend says
+    # ``EXACT = False``) in this order, fastest first as measured with
+    # bench/embedder.py, then the reference backend, runtime "keras".
+    runtimes: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 MODELS = {
@@ -39,12 +52,32 @@ MODELS = {
     # 0.42: measured with bench/threshold.py on the 5-celebrity data set (117
     # photos, leave-one-photo-out): genuine scores >= 0.467, impostor scores
     # <= 0.375; 0.42 is the middle of the error-free range 0.38-0.465.
-    MSCELEB_128: ModelSpec(MSCELEB_128, 128, 0.42, backend="facenet_128_keras"),
+    MSCELEB_128: ModelSpec(MSCELEB_128, 128, 0.42, backend="facenet_128_keras",
+                           runtimes={"onnxruntime": "facenet_128_onnx", "openvino": "facenet_128_openvino",
+                                     "onnxruntime-int8": "facenet_128_onnx_int8"}),
 }
 SPECS = MODELS  # the name the older code and tests use
 
 # EMBEDDER_MODEL=auto: the first of these that loads.
 AUTO = (VGGFACE2_512, MSCELEB_128)
+
+# The runtime of every model's reference backend (``ModelSpec.backend``).
+REFERENCE_RUNTIME = "keras"
+
+
+def runtimes_of(model: str) -> dict[str, str]:
+    """Runtime name -> backend module for ``model``: its ``runtimes`` in auto order, then the reference."""
+    spec = MODELS[model]
+    return {**spec.runtimes, REFERENCE_RUNTIME: spec.backend}
+
+
+# Near misses: a face below the match threshold but within this much of it is
+# shown for review (shared.models.review_floor_for; settable at run time).
+DEFAULT_REVIEW_BAND = 0.12
+
+
+def review_floor_for(model: str, threshold: float) -> float:
+    return round(threshold - DEFAULT_REVIEW_BAND, 4)
 
 
 def threshold_for(model: str, override: float | None) -> float:

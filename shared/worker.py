@@ -183,7 +183,8 @@ class Processor:
         try:
             outputs = self._outputs(job, self.handler(job))
         except JobError as exc:
-            return Decision(exc.code, job.kind, ACK, (answer_job(job, Reply.failure(job.job_id, exc.code, exc.message)),))
+            return Decision(exc.code, job.kind, ACK,
+                            (answer_job(job, Reply.failure(job.job_id, exc.code, exc.message, exc.details)),))
         except Exception:  # noqa: BLE001 - any crash: retry, bounded by the delivery limit
             log.exception("job %s crashed the %s (delivery %d)", job.job_id, self.stage.name, delivery.deliveries + 1)
             return Decision("crashed", job.kind, RETRY, delay=RETRY_DELAY_SECONDS)

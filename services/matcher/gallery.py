@@ -87,6 +87,16 @@ class _ModelIndex:
         self.people[slot] = None
         return len(rows)
 
+    def similarities(self, queries: np.ndarray, person_ids: list[str]) -> np.ndarray:
+        """``(queries, people)``: each person's best similarity to each query;
+        -inf for a person without vectors here."""
+        out = np.full((len(queries), len(person_ids)), -np.inf, np.float32)
+        for j, pid in enumerate(person_ids):
+            rows = self.rows_of_slot.get(self.slot_of.get(pid, -1))
+            if rows:
+                out[:, j] = (self.matrix[sorted(rows)] @ queries.T).max(axis=0)
+        return out
+
     def search(self, queries: np.ndarray, top_k: int) -> list[list[Candidate]]:
         """The ``top_k`` nearest people of each query row, best first."""
         n = self.used
@@ -175,9 +185,12 @@ class Gallery:
     def search(self, model: str, vector, top_k: int) -> list[Candidate]:
         return self.search_many(model, [vector], top_k)[0]
 
+    def similarities(self, model: str, vectors, person_ids: list[str]) -> np.ndarray:
+        """``(faces, people)`` best similarities (-inf: no vector of that person and model)."""
+        queries = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        with self._lock:
+            index = self._models.get(model)
+            if index is None or queries.shape[1] != index.dims:
+                return np.full((len(queries), len(person_ids)), -np.inf, np.float32)
+            return index.similarities(queries, person_ids)
 
-def decide(candidates: list[Candidate], threshold: float) -> Candidate | None:
-    """The match: the best candidate if it reaches the threshold, else nobody."""
-    if candidates and candidates[0].similarity >= threshold:
-        return candidates[0]
-    return None

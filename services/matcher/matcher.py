@@ -12,13 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 
+import numpy as np
+
 from services.matcher import core
 from services.matcher.gallery import Gallery
 from shared import contracts
 from shared.broker import to_gallery
-from shared.contracts import ENROLL, ErrorCode, GalleryChange, JobError, Reply
+from shared.contracts import ENROLL, ErrorCode, GalleryChange, JobError, MatchScope, Reply
 from shared.metrics import GALLERY_SIZE
-from shared.models import threshold_for
+from shared.models import review_floor_for, threshold_for
 from shared.storage import UNAVAILABLE_ERRORS, Storage, person_id_of, record
 from shared.worker import Result
 
@@ -38,6 +40,8 @@ class Matcher:
         self.changes = core.ChangeLog()
         self.database_ok = True  # kept current by the upkeep (see main.py)
         self._persons: dict[str, dict] = {}  # person id -> public record
+        self._ids_by_roll: dict[str, str] = {}  # rollNo -> person id
+        self._thresholds: dict[str, core.Thresholds] = {}  # model -> thresholds
         # Changes that arrive while the gallery loads wait here, then apply on
         # top of what was loaded: a load that read the database before an
         # enrollment must not wipe that enrollment out.
@@ -59,6 +63,8 @@ class Matcher:
                 if entries is not None:
                     self.gallery.replace_all(entries)
                     self._persons.clear()
+                    self._ids_by_roll.clear()
+                    self._thresholds.clear()
                     self.changes.loaded(version)
                 for change in held:
                     self._apply(change)
@@ -76,6 +82,10 @@ class Matcher:
 
     def _apply(self, change: GalleryChange) -> None:
         self._persons.pop(change.person_id, None)
+        if change.op == "settings":
+            self._thresholds.clear()
+        elif change.op == "remove":
+            self._ids_by_roll = {r: p for r, p in self._ids_by_roll.items() if p != change.person_id}
         if change.op == "add":
             face = self.storage.face(change.face_id)
             if face is not None and face[2] == change.person_id:
@@ -113,22 +123,63 @@ class Matcher:
             self._persons.update({pid: record(doc) for pid, doc in found.items()})
         return {pid: self._persons[pid] for pid in person_ids if pid in self._persons}
 
+    def thresholds(self, model: str) -> core.Thresholds:
+        """The thresholds for ``model``: set at run time (the database), else
+        ``MATCH_THRESHOLD``, else the model's default; cached until a
+        ``settings`` change or a reload."""
+        known = self._thresholds.get(model)
+        if known is None:
+            stored = self.storage.thresholds(model)
+            match = stored.get("match_threshold", threshold_for(model, self.threshold_override))
+            known = core.Thresholds(match, stored.get("review_floor", review_floor_for(model, match)))
+            self._thresholds[model] = known
+        return known
+
+    def _ids_of(self, roll_nos) -> dict[str, str]:
+        """``{rollNo: person id}`` of the visible people among ``roll_nos``, cached."""
+        missing = [r for r in roll_nos if r not in self._ids_by_roll]
+        if missing:
+            self._ids_by_roll.update(self.storage.person_ids_by_roll(missing))
+        return {r: self._ids_by_roll[r] for r in roll_nos if r in self._ids_by_roll}
+
     def recognize(self, job: contracts.Job):
-        threshold = threshold_for(job.model, self.threshold_override)
+        thresholds = self.thresholds(job.model)
+        scope = job.scope or MatchScope()
         vectors = [f.vector for f in job.faces]
-        per_face = self.gallery.search_many(job.model, vectors, self.top_k)
-        wanted = core.candidate_ids(per_face)
-        persons = self._records(wanted)
-        gone = wanted - persons.keys()
-        if gone:
+        roster = set(self._ids_of(scope.roster).values()) if scope.roster else None
+        while True:
+            per_face = self.gallery.search_many(job.model, vectors, self.top_k)
+            people = sorted(core.candidate_ids(per_face) | (roster or set()))
+            persons = self._records(set(people))
             # Erased while this copy still held their vectors (its change
             # message may still be in flight): the database is the truth.
-            for person_id in gone:
-                self.gallery.remove_person(person_id)
-            per_face = self.gallery.search_many(job.model, vectors, self.top_k)
-            persons = self._records(core.candidate_ids(per_face))
-        faces = [core.face_result(f, c, persons, threshold) for f, c in zip(job.faces, per_face)]
+            if not [p for p in people if p not in persons and self.gallery.remove_person(p)]:
+                break
+        people = [p for p in people if p in persons]
+        decisions = core.decide_faces(self.gallery.similarities(job.model, vectors, people), people, thresholds,
+                                      roster)
+        faces = [core.face_result(f, c, d, persons, thresholds.match)
+                 for f, c, d in zip(job.faces, per_face, decisions)]
+        if scope.verify is not None:
+            target = self._ids_of([scope.verify]).get(scope.verify)
+            sims = self.gallery.similarities(job.model, vectors, [target] if target else [])
+            for face, row in zip(faces, sims):
+                face["verify_similarity"] = round(float(row[0]), 4) if row.size and np.isfinite(row[0]) else None
+        if scope.want_vectors:
+            for face, f in zip(faces, job.faces):
+                face["vector"] = list(f.vector)
         return Reply(job_id=job.job_id, ok=True, faces=faces)
+
+    def lookalike(self, model: str, vector, person_id: str) -> dict | None:
+        """The enrolled person other than ``person_id`` the vector matches, if any."""
+        threshold = self.thresholds(model).match
+        for candidate in self.gallery.search(model, vector, 2):
+            if candidate.person_id != person_id and candidate.similarity >= threshold:
+                other = self._records({candidate.person_id}).get(candidate.person_id)
+                if other is not None:
+                    return {"rollNo": other["rollNo"], "name": other.get("name", ""),
+                            "similarity": candidate.similarity}
+        return None
 
     def enroll(self, job: contracts.Job):
         info = job.enroll
@@ -139,7 +190,14 @@ class Matcher:
         person = self.storage.find_person(info.rollNo)
         if person is None:
             raise JobError(ErrorCode.UNKNOWN_PERSON, f"no person with rollNo {info.rollNo}")
-        face_id, new = self.storage.store_face(job.model, person, info.photo_hash, job.faces[0].vector, info.filename)
+        vector = job.faces[0].vector
+        lookalike = self.lookalike(job.model, vector, person_id_of(person))
+        if lookalike and not info.force:
+            # Caught while it is cheap: one person under two rollNos, or two
+            # people the model cannot tell apart.
+            raise JobError(ErrorCode.LOOKALIKE, f"the photo looks like {lookalike['rollNo']} (similarity "
+                           f"{lookalike['similarity']}); send force=true to enroll it anyway", lookalike)
+        face_id, new = self.storage.store_face(job.model, person, info.photo_hash, vector, info.filename)
         if self.storage.person_by_id(person_id_of(person)) is None:
             # Erased while this photo was in the pipeline: leave no vector behind.
             self.storage.delete_face(face_id)
@@ -147,6 +205,6 @@ class Matcher:
         change = GalleryChange(op="add", person_id=person_id_of(person), face_id=face_id,
                                version=self.storage.bump_gallery_version())
         reply = Reply(job_id=job.job_id, ok=True, enrolled={
-            "rollNo": info.rollNo, "face_id": face_id, "duplicate": not new, "model": job.model,
+            "rollNo": info.rollNo, "face_id": face_id, "duplicate": not new, "model": job.model, "lookalike": lookalike,
         })
         return Result(reply=reply, also=(to_gallery(change.to_bytes()),))

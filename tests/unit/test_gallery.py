@@ -1,7 +1,8 @@
 import numpy as np
 
 from services.matcher.core import face_result
-from services.matcher.gallery import Candidate, Gallery, decide
+from services.matcher.core import FaceDecision
+from services.matcher.gallery import Candidate, Gallery
 from shared.contracts import Face
 
 
@@ -43,22 +44,17 @@ def test_adding_the_same_face_twice_is_idempotent():
     assert g.size("m") == 1
 
 
-def test_threshold_decides_the_match():
-    cands = [Candidate("A", 0.61), Candidate("B", 0.2)]
-    assert decide(cands, 0.6).person_id == "A"
-    assert decide(cands, 0.7) is None
-    assert decide([], 0.1) is None
-
-
 def test_face_result_carries_record_similarity_and_candidates():
     persons = {"A": {"rollNo": "A", "name": "Ann"}, "B": {"rollNo": "B", "name": "Bob"}}  # by person id
     face = Face(box=[1, 2, 3, 4], confidence=0.99)
-    hit = face_result(face, [Candidate("A", 0.8), Candidate("B", 0.3)], persons, 0.5)
+    hit = face_result(face, [Candidate("A", 0.8), Candidate("B", 0.3)], FaceDecision("A", 0.8), persons, 0.5)
     assert hit["match"] == persons["A"] and hit["similarity"] == 0.8
     assert hit["candidates"] == [{"rollNo": "A", "name": "Ann", "similarity": 0.8},
                                  {"rollNo": "B", "name": "Bob", "similarity": 0.3}]
-    miss = face_result(face, [Candidate("B", 0.3)], persons, 0.5)
-    assert miss["match"] is None and miss["candidates"][0]["rollNo"] == "B"
+    assert hit["review"] is None and hit["threshold"] == 0.5
+    miss = face_result(face, [Candidate("B", 0.3)], FaceDecision(review="B", review_similarity=0.3), persons, 0.5)
+    assert miss["match"] is None and miss["candidates"][0]["rollNo"] == "B" and miss["similarity"] == 0.3
+    assert miss["review"] == {"rollNo": "B", "name": "Bob", "similarity": 0.3}
 
 
 def test_search_many_equals_exact_per_person_maximum_on_a_large_gallery():

@@ -49,6 +49,12 @@ class FakeStorage:
     def face(self, face_id):
         return self.faces.get(face_id)
 
+    def person_ids_by_roll(self, roll_nos):
+        return {d["rollNo"]: pid for pid, d in self.persons.items() if d["rollNo"] in roll_nos}
+
+    def thresholds(self, model):
+        return {}
+
     def bump_gallery_version(self):
         self.version += 1
         return self.version
@@ -189,3 +195,29 @@ def test_changes_arriving_during_a_gallery_load_are_applied_on_top_of_it():
     assert {c.person_id for c in m.gallery.search("m", [0.0, 1.0], 5)} == {"NEW", "KEEP"}
     m.apply(GalleryChange(op="remove", person_id="KEEP", version=3))  # after the load: applied at once
     assert m.gallery.size() == 1
+
+
+def test_an_enrollment_photo_of_another_enrolled_person_is_refused_unless_forced():
+    storage = FakeStorage()
+    storage.persons["p2"] = {"_id": "p2", "rollNo": "R2", "name": "Bea"}
+    m = matcher(storage)
+    m.gallery.add("m", "m:p2:h0", "p2", [1.0, 0.0])  # R2 looks exactly like the photo
+    with pytest.raises(JobError) as err:
+        m.enroll(enroll_job())
+    assert err.value.code == "lookalike" and err.value.details["rollNo"] == "R2" and storage.faces == {}
+    forced = Job(**{**enroll_job().__dict__, "enroll": Enrollment("R1", "h1", "a.jpg", force=True)})
+    reply = m.enroll(forced).reply
+    assert reply.enrolled["lookalike"]["rollNo"] == "R2" and len(storage.faces) == 1
+
+
+def test_verification_compares_with_the_named_person_only():
+    from shared.contracts import MatchScope
+
+    storage = FakeStorage()
+    m = matcher(storage)
+    m.gallery.add("m", "m:p1:h0", "p1", [0.6, 0.8])
+    job = Job(**{**recognize_job().__dict__, "scope": MatchScope(verify="R1")})
+    (face,) = m.recognize(job).faces
+    assert face["verify_similarity"] == 0.6 and face["threshold"] == 0.5
+    job = Job(**{**recognize_job().__dict__, "scope": MatchScope(verify="NOBODY")})
+    assert m.recognize(job).faces[0]["verify_similarity"] is None
