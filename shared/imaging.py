@@ -1,7 +1,15 @@
-"""Image decoding and geometry, shared by the gateway's checks and the detector."""
+"""Image decoding and geometry, shared by the gateway's checks and the detector.
+
+Accepted photos: whatever a phone or a camera saves, see ``ACCEPTED``. The
+format is told by the first bytes (``sniff_format``), never by a file name or a
+content type; the gateway and the check-in only sniff, the detector decodes
+(``decode_image``). Pillow and pillow-heif are imported on first decode, so a
+service that only sniffs (the gateway) does not need them.
+"""
 from __future__ import annotations
 
 import hashlib
+import io
 
 import cv2
 import numpy as np
@@ -10,6 +18,27 @@ from shared.contracts import ErrorCode, JobError
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+GIF_MAGICS = (b"GIF87a", b"GIF89a")
+TIFF_MAGICS = (b"II*\x00", b"MM\x00*")
+# ISO base media file format (HEIF, AVIF): an ``ftyp`` box first, whose major
+# and compatible brands say what the file holds.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+GENERIC_HEIF_BRANDS = frozenset({b"mif1", b"msf1"})  # image / image sequence, any codec
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+# BMP: the DIB header sizes that exist (core, info, v2..v5); checked because
+# "BM" alone is too weak a signature.
+BMP_DIB_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+
+# sniff_format's answers and the names users know them by, in the order they are listed.
+# AVIF is accepted too, though no camera saves it by default: photos saved from
+# the web or shared from a gallery app come as AVIF, Pillow's wheel decodes it
+# (libavif bundled: no other package), and it shares HEIF's container, so the
+# sniffing must tell its brand from HEIF's anyway (see _iso_brand).
+ACCEPTED = {"jpeg": "JPEG", "png": "PNG", "webp": "WebP", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF",
+            "heif": "HEIC/HEIF", "avif": "AVIF"}
+ACCEPTED_NAMES = ", ".join(ACCEPTED.values())
+# What the gateway, the check-in and the detector say about anything else.
+NOT_ACCEPTED = f"not an image in an accepted format ({ACCEPTED_NAMES})"
 
 # Refuse absurd pixel counts before decoding them (decompression bombs): 50 MP
 # is more than any classroom camera produces.
@@ -17,64 +46,256 @@ MAX_PIXELS = 50_000_000
 
 
 def sniff_format(data: bytes) -> str | None:
-    """``"jpeg"``, ``"png"`` or None, from the first bytes."""
+    """A key of ``ACCEPTED`` (``"jpeg"``, ``"png"``, ``"webp"``, ``"gif"``,
+    ``"bmp"``, ``"tiff"``, ``"heif"``, ``"avif"``) or None, from the first bytes."""
     if data.startswith(JPEG_MAGIC):
         return "jpeg"
     if data.startswith(PNG_MAGIC):
         return "png"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "webp"
+    if data.startswith(GIF_MAGICS) and len(data) >= 13:  # signature and logical screen descriptor
+        return "gif"
+    if data.startswith(b"BM") and len(data) >= 18 and int.from_bytes(data[14:18], "little") in BMP_DIB_SIZES:
+        return "bmp"
+    if data.startswith(TIFF_MAGICS) and len(data) >= 8:  # byte order, 42, first IFD's offset
+        return "tiff"
+    if data[4:8] == b"ftyp":
+        return _iso_brand(data)
+    return None
+
+
+def _iso_brand(data: bytes) -> str | None:
+    """``"heif"``, ``"avif"`` or None from an ``ftyp`` box.
+
+    A brand that names the codec decides (the major brand first): an AVIF file
+    lists ``mif1``, the codec-neutral HEIF brand, too, and its AV1 pictures are
+    Pillow's to decode, not libheif's (whose wheel decodes HEVC only). A file
+    with nothing but ``mif1``/``msf1`` goes to libheif.
+    """
+    size = int.from_bytes(data[:4], "big")
+    if size < 16:
+        return None
+    major = data[8:12]
+    brands = {major} | {data[i:i + 4] for i in range(16, min(size, len(data)) - 3, 4)}
+    if major in HEIF_BRANDS - GENERIC_HEIF_BRANDS:
+        return "heif"
+    if brands & AVIF_BRANDS:
+        return "avif"
+    if brands & HEIF_BRANDS:
+        return "heif"
     return None
 
 
 def header_dimensions(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG's IHDR or a JPEG's SOF marker, without decoding.
+    """(width, height) that the header declares, without decoding the pixels.
 
+    Read from the bytes for JPEG, PNG, WebP, GIF and BMP; TIFF, HEIF and AVIF
+    headers are parsed by their Pillow plugin (which reads no pixel data).
     None when the header cannot be read (the decoder then has the last word).
     """
-    if data.startswith(PNG_MAGIC) and len(data) >= 24 and data[12:16] == b"IHDR":
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data.startswith(JPEG_MAGIC):
-        i = 2
-        while i + 9 < len(data):
-            if data[i] != 0xFF:
-                return None
-            marker = data[i + 1]
-            if marker == 0xFF:  # fill byte
-                i += 1
-                continue
-            if marker in (0x01, *range(0xD0, 0xDA)):  # markers without a length
-                i += 2
-                continue
-            length = int.from_bytes(data[i + 2:i + 4], "big")
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
-                height = int.from_bytes(data[i + 5:i + 7], "big")
-                width = int.from_bytes(data[i + 7:i + 9], "big")
-                return width, height
-            i += 2 + length
+    fmt = sniff_format(data)
+    if fmt is None:
+        return None
+    size = _byte_header_size(data, fmt)
+    if size is not None or fmt not in _HEADER_BY_PLUGIN:
+        return size
+    try:
+        return _open(data, fmt).size
+    except Exception:  # noqa: BLE001 - an unreadable header has no dimensions
+        return None
+
+
+def _byte_header_size(data: bytes, fmt: str) -> tuple[int, int] | None:
+    if fmt == "png":
+        if len(data) >= 24 and data[12:16] == b"IHDR":
+            return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        return None
+    if fmt == "jpeg":
+        return _jpeg_size(data)
+    if fmt == "gif" and len(data) >= 10:  # the logical screen
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if fmt == "bmp" and len(data) >= 26:
+        if int.from_bytes(data[14:18], "little") == 12:  # OS/2 core header: 16-bit sizes
+            return int.from_bytes(data[18:20], "little"), int.from_bytes(data[20:22], "little")
+        width = int.from_bytes(data[18:22], "little", signed=True)
+        height = int.from_bytes(data[22:26], "little", signed=True)  # negative: stored top-down
+        return abs(width), abs(height)
+    if fmt == "webp" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8X":  # extended: the canvas, 24 bits each, minus one
+            return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+        if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":  # lossy key frame, 14 bits each
+            return (int.from_bytes(data[26:28], "little") & 0x3FFF,
+                    int.from_bytes(data[28:30], "little") & 0x3FFF)
+        if chunk == b"VP8L" and data[20] == 0x2F:  # lossless, 14 bits each, minus one
+            bits = int.from_bytes(data[21:25], "little")
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
     return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """From the first start-of-frame marker."""
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xDA)):  # markers without a length
+            i += 2
+            continue
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            height = int.from_bytes(data[i + 5:i + 7], "big")
+            width = int.from_bytes(data[i + 7:i + 9], "big")
+            return width, height
+        i += 2 + length
+    return None
+
+
+# Pillow's plugin for each format (module, class). Opening with the sniffed
+# format's own plugin means a file is decoded as what its first bytes say, by
+# no other plugin, and that the size check below is ours: Pillow's own
+# (Image.open's, at 89 and 179 MP) is laxer than MAX_PIXELS.
+_PLUGINS = {
+    "jpeg": ("PIL.JpegImagePlugin", "JpegImageFile"),
+    "png": ("PIL.PngImagePlugin", "PngImageFile"),
+    "webp": ("PIL.WebPImagePlugin", "WebPImageFile"),
+    "gif": ("PIL.GifImagePlugin", "GifImageFile"),
+    "bmp": ("PIL.BmpImagePlugin", "BmpImageFile"),
+    "tiff": ("PIL.TiffImagePlugin", "TiffImageFile"),
+    "heif": ("pillow_heif.as_plugin", "HeifImageFile"),
+    "avif": ("PIL.AvifImagePlugin", "AvifImageFile"),
+}
+_HEADER_BY_PLUGIN = frozenset({"tiff", "heif", "avif"})
+
+
+def _plugin(fmt: str):
+    """The Pillow image class of ``fmt``. An ImportError is left to propagate: a
+    service without Pillow or pillow-heif is badly installed, the photo is fine."""
+    import importlib
+
+    module, name = _PLUGINS[fmt]
+    return getattr(importlib.import_module(module), name)
+
+
+def _open(data: bytes, fmt: str):
+    """The Pillow image of ``data``: header parsed, no pixels decoded yet."""
+    return _plugin(fmt)(io.BytesIO(data))
 
 
 def photo_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _too_large(size: tuple[int, int]) -> JobError:
+    return JobError(ErrorCode.IMAGE_TOO_LARGE,
+                    f"the image is {size[0]}x{size[1]} pixels; at most {MAX_PIXELS} are accepted")
+
+
+def _corrupt(fmt: str) -> JobError:
+    return JobError(ErrorCode.NOT_AN_IMAGE,
+                    f"the {ACCEPTED[fmt]} image is corrupt or truncated and cannot be decoded")
+
+
 def decode_image(data: bytes) -> np.ndarray:
-    """Decode JPEG/PNG bytes into an RGB uint8 array, or raise ``JobError``."""
+    """Decode an accepted photo into an upright RGB uint8 array, or raise ``JobError``.
+
+    ``not_an_image`` for what is empty, not in an accepted format, corrupt or
+    truncated; ``image_too_large`` for more than ``MAX_PIXELS`` pixels, told from
+    the header before any pixel is decoded. Only the first frame of an animated
+    GIF/WebP or a multi-page TIFF is decoded. The EXIF orientation is applied
+    (a portrait a phone stored sideways comes out upright) and every colour
+    mode becomes RGB: alpha is composited on white, 16-bit is scaled to 8.
+    """
     if not data:
         raise JobError(ErrorCode.NOT_AN_IMAGE, "the upload is empty")
-    if sniff_format(data) is None:
-        raise JobError(ErrorCode.NOT_AN_IMAGE, "not a JPEG or PNG image")
-    size = header_dimensions(data)
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise JobError(ErrorCode.NOT_AN_IMAGE, NOT_ACCEPTED)
+    size = _byte_header_size(data, fmt)
     if size and size[0] * size[1] > MAX_PIXELS:
         # Checked before decoding: a small file can declare a gigapixel image.
-        raise JobError(ErrorCode.IMAGE_TOO_LARGE,
-                       f"the image is {size[0]}x{size[1]} pixels; at most {MAX_PIXELS} are accepted")
-    buf = np.frombuffer(data, dtype=np.uint8)
-    bgr = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    if bgr is None or bgr.size == 0:
-        raise JobError(ErrorCode.NOT_AN_IMAGE, "the image is corrupt or truncated and cannot be decoded")
-    if bgr.shape[0] * bgr.shape[1] > MAX_PIXELS:
-        raise JobError(ErrorCode.IMAGE_TOO_LARGE, f"the image has more than {MAX_PIXELS} pixels")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        raise _too_large(size)
+    if fmt == "jpeg":
+        # OpenCV decodes a 12-megapixel JPEG twice as fast as Pillow on the
+        # project's 2-core machine (62 ms against 123 ms), and applies the EXIF
+        # orientation itself.
+        rgb = _decode_jpeg_opencv(data)
+        if rgb is not None:
+            if rgb.shape[0] * rgb.shape[1] > MAX_PIXELS:
+                raise JobError(ErrorCode.IMAGE_TOO_LARGE, f"the image has more than {MAX_PIXELS} pixels")
+            return rgb
+        # What OpenCV cannot read (a JPEG variant it lacks), Pillow may.
+    return _decode_pillow(data, fmt)
+
+
+def _decode_jpeg_opencv(data: bytes) -> np.ndarray | None:
+    try:
+        rgb = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR_RGB)
+    except cv2.error:
+        return None
+    if rgb is None or rgb.size == 0:
+        return None
+    return rgb
+
+
+def _decode_pillow(data: bytes, fmt: str) -> np.ndarray:
+    from PIL import Image, ImageOps
+
+    plugin = _plugin(fmt)
+    try:
+        im = plugin(io.BytesIO(data))
+    except Image.DecompressionBombError as err:  # a GIF frame far larger than its screen
+        raise JobError(ErrorCode.IMAGE_TOO_LARGE, str(err)) from None
+    except Exception:  # noqa: BLE001 - a broken header raises anything from SyntaxError to struct.error
+        raise _corrupt(fmt) from None
+    width, height = im.size
+    if width * height > MAX_PIXELS:
+        raise _too_large(im.size)
+    if width * height == 0:
+        raise _corrupt(fmt)
+    try:
+        im.load()  # the first frame only: GIF, WebP and TIFF frames are decoded when seeked to
+        # In place: without an orientation to apply, no copy of the pixels (and
+        # no second decode, which a copy of a WebP costs).
+        ImageOps.exif_transpose(im, in_place=True)
+        return _to_rgb(im)
+    except JobError:
+        raise
+    except Image.DecompressionBombError as err:
+        raise JobError(ErrorCode.IMAGE_TOO_LARGE, str(err)) from None
+    except Exception:  # noqa: BLE001 - decoders fail with OSError, ValueError, SyntaxError, ...
+        raise _corrupt(fmt) from None
+
+
+def _to_rgb(im) -> np.ndarray:
+    """Pillow image of any mode -> RGB uint8 array (alpha on white, 16-bit scaled)."""
+    from PIL import Image
+
+    mode = im.mode
+    if mode == "RGB":
+        return np.array(im)
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):  # 16-bit grayscale (PNG, TIFF)
+        gray = np.clip(np.asarray(im).astype(np.int64), 0, None)
+        if mode == "I" and gray.max(initial=0) > 0xFFFF:  # 32-bit integers: their own range
+            gray = gray * 255 // int(gray.max())
+        else:
+            gray = gray >> 8
+        return np.repeat(gray.astype(np.uint8)[..., None], 3, axis=2)
+    if mode == "F":  # floating point TIFF: 0..1 or 0..255
+        gray = np.asarray(im, dtype=np.float32)
+        if gray.max(initial=0.0) <= 1.0:
+            gray = gray * 255.0
+        return np.repeat(np.clip(gray, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+    if "A" in mode or "a" in mode or "transparency" in im.info:  # RGBA, LA, PA, P/L/RGB with tRNS
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.array(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.array(im.convert("RGB"))  # P, L, 1, CMYK, YCbCr, ...
 
 
 def downscale(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
