@@ -19,10 +19,11 @@ inside its window unless forced), and only then are its photos recognized.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
 from attendance.errors import SessionClosed
+from attendance.reviews import open_review, public_review
 from attendance.rules import CLOSED, classify_faces, window_of
 from attendance.sessions import find_session
 from attendance.times import iso, now, parse_time
@@ -32,7 +33,9 @@ from shared.contracts import ErrorCode, Reply
 if TYPE_CHECKING:
     from attendance.store import AttendanceStore
 
-Recognizer = Callable[[list[bytes]], list[Reply]]
+# Recognize the images, the session's roster (rollNos) matched first; one
+# Reply per image, in order, each face with its vector (to keep a near miss's).
+Recognizer = Callable[[list[bytes], list[str]], list[Reply]]
 
 CHECKIN_BY = "check-in"  # who the audit trail says made a mark from a photo
 
@@ -63,11 +66,12 @@ class CheckinOutcome:
     already_marked: list[str]
     not_on_roster: list[dict]
     unknown_faces: int
+    needs_review: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"session": self.session_id, "at": iso(self.at), "photos": self.photos, "marked": self.marked,
                 "already_marked": self.already_marked, "not_on_roster": self.not_on_roster,
-                "unknown_faces": self.unknown_faces}
+                "unknown_faces": self.unknown_faces, "needs_review": self.needs_review}
 
 
 class CheckIns:
@@ -94,14 +98,16 @@ class CheckIns:
         """
         session_id = admission.session["_id"]
         entries, images = self._screen(photos)
-        replies = self.recognize([data for _, data in images])
+        replies = self.recognize([data for _, data in images], sorted(admission.session["roster"]))
         roster = set(admission.session["roster"])
         outcome = CheckinOutcome(session_id, admission.at, entries, [], [], [], 0)
-        already, off_roster = set(), {}
+        already, off_roster, near_misses = set(), {}, []
         for (entry, _), reply in zip(images, replies):
             if not reply.ok:
                 entry["error"] = reply.error
                 continue
+            near_misses += [(entry, face) for face in reply.faces
+                            if face.get("review") and face["review"]["rollNo"] in roster]
             on, off, unknown = classify_faces(reply.faces, roster)
             entry.update(faces=len(reply.faces), unknown_faces=unknown,
                          recognized=[p["rollNo"] for p in on], not_on_roster=[p["rollNo"] for p in off])
@@ -118,18 +124,36 @@ class CheckIns:
         # Seen in two photos of this check-in: marked by the first, not "already" marked.
         outcome.already_marked = sorted(already - {m["rollNo"] for m in outcome.marked})
         outcome.not_on_roster = list(off_roster.values())
+        outcome.needs_review = self._open_reviews(admission, near_misses)
         return outcome
+
+    def _open_reviews(self, admission: Admission, near_misses: list[tuple[dict, dict]]) -> list[dict]:
+        """Near misses of roster members without a mark become review items
+        (one per person and check-in, the closest face), kept with the face's
+        vector so that a confirmation can enroll it."""
+        marked = {m["rollNo"] for m in self.store.marks_of_session(admission.session["_id"])}
+        best: dict[str, tuple[dict, dict]] = {}
+        for entry, face in near_misses:
+            roll_no = face["review"]["rollNo"]
+            if roll_no not in marked and (roll_no not in best or
+                                          face["review"]["similarity"] > best[roll_no][1]["review"]["similarity"]):
+                best[roll_no] = (entry, face)
+        opened = []
+        for roll_no, (entry, face) in sorted(best.items()):
+            item = open_review(self.store, admission.session["_id"], entry, face)
+            opened.append(public_review(item))
+        return opened
 
     @staticmethod
     def _screen(photos: list[Photo]) -> tuple[list[dict], list[tuple[dict, bytes]]]:
         """One entry per photo; the images worth recognizing, with their entries.
-        What is not a JPEG or PNG is refused here, without a trip through the pipeline."""
+        What is not a photo in an accepted format is refused here, without a trip through the pipeline."""
         entries, images = [], []
         for photo in photos:
             entry = {"filename": photo.filename or "unnamed"}
             entries.append(entry)
             if imaging.sniff_format(photo.data) is None:
-                entry["error"] = {"code": ErrorCode.NOT_AN_IMAGE, "message": "not a JPEG or PNG image"}
+                entry["error"] = {"code": ErrorCode.NOT_AN_IMAGE, "message": imaging.NOT_ACCEPTED}
             else:
                 entry["photo_hash"] = imaging.photo_hash(photo.data)
                 images.append((entry, photo.data))

@@ -94,3 +94,11 @@ class SessionClosed(Conflict):
 
 class OutsideWindow(Conflict):
     code = "outside_window"
+
+
+class UnknownReview(NotFound):
+    code = "unknown_review"
+
+
+class ReviewDecided(Conflict):
+    code = "review_decided"

@@ -1,7 +1,8 @@
 """A person's attendance data, for the right of access (export) and erasure.
 
 Attendance refers to people by rollNo: marks, audit entries, check-in log
-entries (who a photo showed) and session rosters. Exporting gathers all of it;
+entries (who a photo showed), review items (near misses, with the face's
+vector while open) and session rosters. Exporting gathers all of it;
 erasing removes the person's marks and audit entries and takes their rollNo
 out of rosters and check-in entries, which stay for the other people in them.
 """
@@ -40,10 +41,18 @@ def attendance_of(store: AttendanceStore, roll_no: str) -> dict:
         "marks": [_dated(m) for m in store.marks.find({"rollNo": roll_no})],
         "audit": [_dated(a) for a in store.audit.find({"rollNo": roll_no})],
         "checkins": [_dated(c) for c in store.checkins.find({"$or": [{f: roll_no} for f in CHECKIN_ROLL_FIELDS]})],
+        "reviews": [_dated({k: v for k, v in r.items() if k != "vector"}) for r in store.reviews.find({"rollNo": roll_no})],
     }
 
 
+def erase_biometrics_of(store: AttendanceStore, roll_no: str) -> None:
+    """Open review items keep a face's vector: a person's erasure removes them."""
+    store.reviews.delete_many({"rollNo": roll_no, "status": "open"})
+    store.reviews.update_many({"rollNo": roll_no}, {"$unset": {"vector": ""}})
+
+
 def erase_attendance_of(store: AttendanceStore, roll_no: str) -> None:
+    store.reviews.delete_many({"rollNo": roll_no})
     store.marks.delete_many({"rollNo": roll_no})
     store.audit.delete_many({"rollNo": roll_no})
     for field in CHECKIN_ROLL_FIELDS:

@@ -77,6 +77,7 @@ class Reports:
         data = session_report(session, self.persons.get_persons(session["roster"]),
                               self.store.marks_of_session(session_id), tz)
         data["tz"] = tz_label(tz)
+        data["open_reviews"] = self.store.open_review_count(session_id)  # near misses not decided yet
         return Report(data, data["rows"], SESSION_CSV, f"session-{session_id}", page=register_page)
 
     def person(self, roll_no: str, start: str | None = None, end: str | None = None,

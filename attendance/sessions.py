@@ -101,6 +101,7 @@ class Sessions:
         out = public_session(session)
         out["counts"] = {s: sum(m["status"] == s for m in marks) for s in MARK_STATUSES}
         out["counts"]["absent"] = len(session["roster"]) - len(marks)
+        out["open_reviews"] = self.store.open_review_count(session_id)
         return out
 
     def close(self, session_id: str) -> dict:

@@ -36,6 +36,7 @@ class AttendanceStore:
         self.marks = db["attendance"]
         self.audit = db["attendance_audit"]
         self.checkins = db["checkins"]
+        self.reviews = db["reviews"]
 
     def ensure_indexes(self) -> None:
         self.sessions.create_index([("starts_at", pymongo.ASCENDING)], name="starts_at")
@@ -47,6 +48,8 @@ class AttendanceStore:
         self.marks.create_index([("rollNo", pymongo.ASCENDING), ("marked_at", pymongo.ASCENDING)],
                                 name="rollNo_marked_at")
         self.audit.create_index([("session_id", pymongo.ASCENDING), ("at", pymongo.ASCENDING)], name="session_at")
+        self.reviews.create_index([("session_id", pymongo.ASCENDING), ("status", pymongo.ASCENDING)],
+                                  name="session_status")
         self.checkins.create_index([("session_id", pymongo.ASCENDING), ("at", pymongo.ASCENDING)],
                                    name="session_at")
 
@@ -75,7 +78,7 @@ class AttendanceStore:
                                  {"$set": {"status": CLOSED, "closed_at": now()}})
 
     def delete_session(self, session_id: str) -> None:
-        for collection in (self.marks, self.audit, self.checkins):
+        for collection in (self.marks, self.audit, self.checkins, self.reviews):
             collection.delete_many({"session_id": session_id})
         self.sessions.delete_one({"_id": session_id})
 
@@ -124,6 +127,13 @@ class AttendanceStore:
         return list(self.marks.find({"rollNo": roll_no}, {"_id": 0}))
 
     # -- audit and check-in log ------------------------------------------------
+    def open_review_count(self, session_id: str) -> int:
+        return self.reviews.count_documents({"session_id": session_id, "status": "open"})
+
+    def audit_event(self, session_id, roll_no, action, by, token, reason) -> None:
+        """An audited decision that changes no mark (a rejected review)."""
+        self._audit(session_id, roll_no, action, by, token, reason, None, None)
+
     def _audit(self, session_id, roll_no, action, by, token, reason, before, after) -> None:
         strip = (lambda m: {k: v for k, v in m.items() if k != "_id"} if m else None)
         self.audit.insert_one({"session_id": session_id, "rollNo": roll_no, "action": action, "by": by,

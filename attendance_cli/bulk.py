@@ -2,7 +2,7 @@
 
 Pure: reads files, talks to nobody. The CSV needs the columns
 ``rollNo,name,fatherName,department,contact`` (header row); each person's photos
-are in ``<folder>/<rollNo>/`` (JPEG or PNG).
+are in ``<folder>/<rollNo>/`` (any format the API accepts, told by suffix: ``PHOTO_TYPES``).
 """
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 COLUMNS = ["rollNo", "name", "fatherName", "department", "contact"]
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
+# The photo files a folder's listing picks up, and the content type each is sent
+# with (the API tells the format by the file's first bytes; the type is for proxies
+# and logs). As the API accepts: shared/imaging.py ACCEPTED.
+PHOTO_TYPES = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+    ".gif": "image/gif", ".bmp": "image/bmp", ".tif": "image/tiff", ".tiff": "image/tiff",
+    ".heic": "image/heic", ".heif": "image/heif", ".avif": "image/avif",
+}
+PHOTO_SUFFIXES = set(PHOTO_TYPES)
 
 
 class CsvError(Exception):
@@ -72,7 +80,7 @@ def plan(folder: Path, details_csv: Path) -> Plan:
             continue
         photos = photos_in(person_dir)
         if not photos:
-            result.problems.append(f"line {number}: no JPEG or PNG photos in {person_dir}")
+            result.problems.append(f"line {number}: no photos ({', '.join(sorted(PHOTO_SUFFIXES))}) in {person_dir}")
             continue
         result.people.append(Person(number, fields, photos))
     listed = {f["rollNo"] for _, f in rows}

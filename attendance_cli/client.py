@@ -7,6 +7,7 @@ from typing import Callable, Iterator
 import requests
 
 from attendance_cli import uploads
+from attendance_cli.bulk import PHOTO_TYPES
 
 
 class ApiFailure(Exception):
@@ -16,7 +17,8 @@ class ApiFailure(Exception):
 
 
 def _files(field: str, paths: list[Path]):
-    return [(field, (p.name, p.read_bytes(), "image/png" if p.suffix.lower() == ".png" else "image/jpeg"))
+    """Multipart parts, each with its photo's content type (by suffix; the API sniffs the bytes)."""
+    return [(field, (p.name, p.read_bytes(), PHOTO_TYPES.get(p.suffix.lower(), "application/octet-stream")))
             for p in paths]
 
 
@@ -27,6 +29,7 @@ class Client:
         self.operator = operator
         self.timeout = timeout
         self.max_request_bytes = max_request_bytes
+        self.force_lookalikes = False
         self.http = requests.Session()
         if token:
             self.http.headers["Authorization"] = f"Bearer {token}"
@@ -88,7 +91,7 @@ class Client:
             nonlocal created
             if created:
                 return self._post_photos(fields["rollNo"], group)
-            body = self.json("POST", "/persons", data=fields, files=_files("images", group))
+            body = self.json("POST", "/persons", data={**fields, **self._force()}, files=_files("images", group))
             created = True
             return body
 
@@ -105,10 +108,17 @@ class Client:
         return merged
 
     def _post_photos(self, roll_no: str, photos: list[Path]) -> dict:
-        return self.json("POST", f"/persons/{roll_no}/images", files=_files("images", photos))
+        return self.json("POST", f"/persons/{roll_no}/images", data=self._force(), files=_files("images", photos))
+
+    def _force(self) -> dict:
+        """Enroll photos that look like another enrolled person too (flagged, not refused)."""
+        return {"force": "true"} if self.force_lookalikes else {}
 
     def recognize(self, photo: Path) -> dict:
         return self.json("POST", "/recognize", files=_files("image", [photo]))
+
+    def verify(self, roll_no: str, photo: Path) -> dict:
+        return self.json("POST", f"/persons/{roll_no}/verify", files=_files("image", [photo]))
 
     def checkin(self, session_id: str, photos: list[Path], at: str | None, force: bool) -> dict:
         data = {"force": "true" if force else "false"}

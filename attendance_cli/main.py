@@ -236,6 +236,9 @@ def cmd_checkin(c: Client, a) -> int:
         print("recognized but not on the roster: " + ", ".join(
             f"{p['rollNo']} {p['name']}" for p in body["not_on_roster"]))
     print(f"unknown faces: {body['unknown_faces']}")
+    for r in body.get("needs_review", []):
+        print(f"needs review {r['id']}: {r['rollNo']} {r['name']}? (similarity {r['similarity']:.2f}, {r['photo']}) "
+              f"- attendance review confirm|reject {a.session} {r['id']} --reason ...")
     for photo in body["photos"]:
         if photo.get("error"):
             print(f"  {photo['filename']}: {photo['error']['message']}")
@@ -270,6 +273,49 @@ def cmd_audit(c: Client, a) -> int:
         after = e["after"]["status"] if e["after"] else "-"
         who = e["by"] + (f" (token {e['token']})" if e.get("token") else "")
         print(f"{e['at']}  {e['action']:<7} {e['rollNo']:<12} {before} -> {after}  by {who}: {e['reason']}")
+    return 0
+
+
+def cmd_reviews(c: Client, a) -> int:
+    items = c.json("GET", f"/sessions/{a.session}/reviews", params={"status": a.status})["reviews"]
+    print(output.table(items, ["id", "rollNo", "name", "similarity", "photo", "status", "decided_by", "reason"]))
+    return 0
+
+
+def cmd_review(c: Client, a) -> int:
+    need_operator(c)
+    body = {"reason": a.reason}
+    if a.decision == "confirm":
+        body.update(status="late" if a.late else "present", enroll=a.enroll)
+    out = c.json("POST", f"/sessions/{a.session}/reviews/{a.review}/{a.decision}", json=body)
+    review = out["review"]
+    print(f"review {review['id']} {review['status']}: {review['rollNo']} {review['name']}")
+    if a.decision == "confirm" and a.enroll:
+        print("the face was enrolled" if out["enrolled"] else f"the face was not enrolled: {out['enroll_refused']}")
+    return 0
+
+
+def cmd_verify(c: Client, a) -> int:
+    out = c.verify(a.roll_no, existing_files([a.photo])[0])
+    sim = "-" if out["similarity"] is None else f"{out['similarity']:.2f}"
+    print(f"{a.roll_no}: {'verified' if out['verified'] else 'NOT verified'} "
+          f"(similarity {sim}, threshold {out['threshold']:.2f})")
+    return 0 if out["verified"] else 1
+
+
+def cmd_calibrate(c: Client, a) -> int:
+    out = c.json("POST", "/calibration", json={"target_false_match_rate": a.target_fmr, "apply": a.apply})
+    s = out["suggested"]
+    print(f"model {out['model']}: {s['photos']} photos of {s['people']} people, scored leave-one-out")
+    print(f"  genuine  min {s['genuine']['min']:.3f}  median {s['genuine']['median']:.3f}")
+    print(f"  impostor max {s['impostor']['max']:.3f}  median {s['impostor']['median']:.3f}")
+    print(f"suggested for a false-match rate of at most {a.target_fmr}: match threshold {s['match_threshold']:.3f} "
+          f"(false matches {s['false_match_rate']:.2%}, false non-matches {s['false_non_match_rate']:.2%}), "
+          f"review floor {s['review_floor']:.3f}")
+    current = out["current"]
+    print(("applied: " if out["applied"] else "in use: ")
+          + f"match threshold {current['match_threshold']:.3f}, review floor {current['review_floor']:.3f}"
+          + ("" if out["applied"] else " (--apply to use the suggestion)"))
     return 0
 
 
@@ -337,9 +383,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--contact")
     e.set_defaults(func=cmd_enroll)
 
-    command(sub, "add-photos", cmd_add_photos, "add photos to an enrolled person", ROLL_NO, PHOTOS)
+    ap = command(sub, "add-photos", cmd_add_photos, "add photos to an enrolled person", ROLL_NO, PHOTOS)
 
-    b = sub.add_parser("bulk-enroll", help="enroll everybody from FOLDER/<rollNo>/*.jpg and a CSV of details",
+    b = sub.add_parser("bulk-enroll", help="enroll everybody from FOLDER/<rollNo>/ (photos of any accepted format) and a CSV of details",
                        description="The CSV has the header rollNo,name,fatherName,department,contact; each "
                                    "person's photos are in FOLDER/<rollNo>/. Lines with problems (missing "
                                    "values, duplicate rollNos, no photos) stop the import unless --import-valid.")
@@ -347,6 +393,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--details", required=True, metavar="CSV", help="the CSV of person details")
     b.add_argument("--import-valid", action="store_true", help="import the good lines even if others are bad")
     b.set_defaults(func=cmd_bulk_enroll)
+    for p_ in (e, ap, b):
+        p_.add_argument("--allow-lookalikes", dest="force_lookalikes", action="store_true",
+                        help="enroll photos that look like another enrolled person too (flagged, not refused)")
 
     r = sub.add_parser("recognize", help="who is in a photo (records as the prototype printed them)")
     r.add_argument("photo", metavar="PHOTO")
@@ -403,6 +452,23 @@ def parser() -> argparse.ArgumentParser:
             SESSION, ROLL_NO).add_argument("--reason", required=True)
     command(sub, "audit", cmd_audit, "who changed which mark, when and why", SESSION)
 
+    rv = command(sub, "reviews", cmd_reviews, "near misses of a session's check-ins, for a person to decide", SESSION)
+    rv.add_argument("--status", default="open", choices=["open", "confirmed", "rejected", "all"])
+    rd = sub.add_parser("review", help="confirm or reject a near miss (recorded in the audit trail)")
+    rd.add_argument("decision", choices=["confirm", "reject"])
+    rd.add_argument("session", metavar="SESSION")
+    rd.add_argument("review", metavar="REVIEW")
+    rd.add_argument("--reason", required=True)
+    rd.add_argument("--late", action="store_true", help="confirm: mark late instead of present")
+    rd.add_argument("--enroll", action="store_true", help="confirm: also add the face to the person's photos")
+    rd.set_defaults(func=cmd_review)
+    vf = command(sub, "verify", cmd_verify, "is the person in this photo ROLLNO? (exit 0 if verified)", ROLL_NO)
+    vf.add_argument("photo", metavar="PHOTO")
+    cb = command(sub, "calibrate", cmd_calibrate,
+                 "suggest thresholds from the enrolled photos (leave-one-out); --apply uses them on every matcher")
+    cb.add_argument("--target-fmr", type=float, default=0.001, help="false-match rate to stay under (default 0.001)")
+    cb.add_argument("--apply", action="store_true")
+
     rp = sub.add_parser("report", help="attendance reports (print, or --csv FILE)")
     rsub = rp.add_subparsers(dest="kind", required=True, metavar="KIND")
     for kind, what in (("session", "SESSION"), ("person", "ROLLNO"), ("department", "DEPARTMENT")):
@@ -423,6 +489,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     client = Client(args.url, operator=args.operator, token=args.token)
+    client.force_lookalikes = getattr(args, "force_lookalikes", False)
     try:
         return args.func(client, args)
     except UsageError as exc:

@@ -22,6 +22,7 @@ from services.gateway.key_store import KeyStore
 from services.gateway.keys_api import keys_blueprint
 from services.gateway.openapi import openapi_blueprint
 from services.gateway.persons_api import persons_blueprint
+from services.gateway.settings_api import settings_blueprint
 from services.gateway.pipeline import PipelineClient
 from shared.config import Settings
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
@@ -227,6 +228,7 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     app.register_blueprint(openapi_blueprint())  # GET /api/v1/openapi.json
     app.register_blueprint(keys_blueprint(keys))
+    app.register_blueprint(settings_blueprint(settings, pipeline, storage))
     app.register_blueprint(persons_blueprint(settings, pipeline, storage, attendance))
     app.register_blueprint(attendance_blueprint(settings, pipeline, storage, attendance))
     return app

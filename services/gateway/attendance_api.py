@@ -11,18 +11,23 @@ from typing import Callable
 
 from flask import Blueprint, Response, jsonify, request
 
+from attendance import reviews
 from attendance.checkin import CheckIns, Photo, Recognizer
-from attendance.marks import Corrections
+from attendance.marks import Corrections, public_mark
 from attendance.reports import CSV, PRINT, Report, Reports, export_format
+from attendance.rules import MARK_STATUSES, PRESENT
 from attendance.sessions import Sessions
 from attendance.store import AttendanceStore
 from attendance.times import parse_tz
+from services.gateway.errors import ApiError
+from services.gateway.gallery_changes import announce
 from services.gateway.http import (as_bool, csv_response, given, json_body, operator, text_field, token_name,
                                    uploaded_images)
 from services.gateway.jobs import recognize_all
 from services.gateway.pipeline import PipelineClient
 from shared.config import Settings
-from shared.storage import Storage
+from shared.contracts import MatchScope
+from shared.storage import Storage, person_id_of
 
 # A check-in of many photos waits longer: the pipeline handles them one by one
 # per worker copy.
@@ -30,11 +35,31 @@ CHECKIN_SECONDS_PER_PHOTO = 2.0
 
 
 def pipeline_recognizer(pipeline: PipelineClient, settings: Settings) -> Recognizer:
-    """Recognition for check-ins: the pipeline over RabbitMQ (its troubles answer 503/504)."""
-    def recognize(images: list[bytes]):
+    """Recognition for check-ins: the pipeline over RabbitMQ (its troubles answer
+    503/504), the session's roster matched first, each face's vector kept."""
+    def recognize(images: list[bytes], roster: list[str]):
         timeout = settings.request_timeout_seconds + CHECKIN_SECONDS_PER_PHOTO * len(images)
-        return recognize_all(pipeline, images, timeout)
+        return recognize_all(pipeline, images, timeout, MatchScope(roster=tuple(roster), want_vectors=True))
     return recognize
+
+
+def review_enroller(settings: Settings, pipeline: PipelineClient, storage: Storage):
+    """Enrollment of a confirmed near miss's face: only if it passes the
+    enrollment quality rules (a face of DETECT_MIN_FACE_PX or more, detected
+    with DETECT_MIN_CONFIDENCE), then stored and announced like any photo."""
+    def enroll(roll_no, model, vector, photo_hash, filename, box, confidence) -> str | None:
+        if min(box[2], box[3]) < settings.detect_min_face_px:
+            return f"the face is {min(box[2], box[3])} px; enrollment needs {settings.detect_min_face_px}"
+        if confidence is not None and confidence < settings.detect_min_confidence:
+            return f"the face was detected with confidence {confidence}; enrollment needs {settings.detect_min_confidence}"
+        person = storage.find_person(roll_no)
+        if person is None:
+            return f"no person with rollNo {roll_no}"
+        face_id, _ = storage.store_face(model, person, photo_hash, vector, filename)
+        storage.sync_images_count(person_id_of(person))
+        announce(storage, pipeline, "add", person_id_of(person), face_id)
+        return None
+    return enroll
 
 
 def report_response(build: Callable[[dt.tzinfo], Report]) -> Response:
@@ -63,6 +88,7 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
     checkins = CheckIns(store, pipeline_recognizer(pipeline, settings))
     corrections = Corrections(store)
     reports = Reports(store, storage)
+    enroll_reviewed = review_enroller(settings, pipeline, storage)
 
     # -- sessions ---------------------------------------------------------------
     @bp.post("/sessions")
@@ -124,6 +150,32 @@ def attendance_blueprint(settings: Settings, pipeline: PipelineClient, storage: 
     @bp.get("/sessions/<session_id>/audit")
     def audit(session_id):
         return jsonify({"entries": corrections.audit(sessions.get(session_id))})
+
+    # -- near misses for review ---------------------------------------------------
+    @bp.get("/sessions/<session_id>/reviews")
+    def list_reviews(session_id):
+        status = request.args.get("status", reviews.OPEN)
+        if status not in (reviews.OPEN, reviews.CONFIRMED, reviews.REJECTED, "all"):
+            raise ApiError(400, "bad_field", "status must be open, confirmed, rejected or all")
+        return jsonify({"reviews": reviews.reviews_of(store, session_id, None if status == "all" else status)})
+
+    @bp.post("/sessions/<session_id>/reviews/<review_id>/confirm")
+    def confirm_review(session_id, review_id):
+        body = json_body()
+        status = body.get("status", PRESENT)
+        if status not in MARK_STATUSES:
+            raise ApiError(400, "bad_field", "status must be present or late")
+        outcome = reviews.confirm(store, session_id, review_id, by=operator(body), reason=text_field(body, "reason"),
+                                  token=token_name(), status=status,
+                                  enroll=enroll_reviewed if as_bool(body.get("enroll", False)) else None)
+        outcome["replaced"] = public_mark(outcome["replaced"])
+        return jsonify(outcome)
+
+    @bp.post("/sessions/<session_id>/reviews/<review_id>/reject")
+    def reject_review(session_id, review_id):
+        body = json_body()
+        return jsonify(reviews.reject(store, session_id, review_id, by=operator(body),
+                                      reason=text_field(body, "reason"), token=token_name()))
 
     # -- reports ----------------------------------------------------------------
     @bp.get("/sessions/<session_id>/report")

@@ -54,7 +54,8 @@ MARK = obj(("session_id", "rollNo", "status", "marked_at", "source"),
            session_id={"type": "string"}, rollNo={"type": "string"},
            status={"type": "string", "enum": ["present", "late"]}, marked_at=TIME_OR_NULL,
            similarity={"type": "number", "nullable": True}, photo={"type": "string", "nullable": True},
-           source={"type": "string", "enum": ["photo", "manual"]})
+           source={"type": "string", "description": "photo (a check-in), manual (a correction), review "
+                                                   "(a confirmed near miss)"})
 
 SESSION_PROPERTIES = dict(
     id={"type": "string"}, name={"type": "string"}, department={"type": "string", "nullable": True},
@@ -92,7 +93,9 @@ SCHEMAS: dict[str, dict] = {
                        reason={"type": "string", "nullable": True,
                                "description": "why refused (no face, several faces, face too small, not an image, "
                                              "empty file), or a note on an accepted photo"},
-                       code={"type": "string"}, detail={"type": "string", "nullable": True}),
+                       code={"type": "string"}, detail={"type": "string", "nullable": True},
+                       lookalike={"description": "the enrolled person this photo looks like (refused, or stored "
+                                                 "because forced)"}),
     "Enrollment": obj(("person", "images"), person=ref("Person"), images=array(ref("ImageResult"))),
     "Face": obj(("box", "confidence", "match", "similarity", "candidates"),
                 box={**array({"type": "integer"}), "minItems": 4, "maxItems": 4, "description": "x, y, width, height"},
@@ -101,7 +104,10 @@ SCHEMAS: dict[str, dict] = {
                 match=nullable(ref("Person")),
                 similarity={"type": "number", "nullable": True},
                 candidates=array(obj(("rollNo", "name", "similarity"), rollNo={"type": "string"},
-                                     name={"type": "string"}, similarity={"type": "number"}))),
+                                     name={"type": "string"}, similarity={"type": "number"})),
+                review=nullable(obj(("rollNo", "name", "similarity"), rollNo={"type": "string"}, name={"type": "string"},
+                                    similarity={"type": "number"})),
+                threshold={"type": "number", "description": "the similarity a match needs"}),
     "Recognition": obj(("request_id", "faces"), request_id={"type": "string"}, faces=array(ref("Face"))),
     "PersonExport": obj(("person", "faces", "attendance"),
                         person={"allOf": [ref("Person"), obj(created_at=TIME_OR_NULL, updated_at=TIME_OR_NULL)]},
@@ -142,14 +148,16 @@ SCHEMAS: dict[str, dict] = {
                "properties": {"reason": {"type": "string", "minLength": 1}, "by": {"type": "string"}}},
     "AuditEntry": obj(("session_id", "rollNo", "action", "by", "token", "reason", "at", "before", "after"),
                       session_id={"type": "string"}, rollNo={"type": "string"},
-                      action={"type": "string", "enum": ["mark", "correct", "unmark"]}, by={"type": "string"},
+                      action={"type": "string", "description": "mark, correct, unmark, review_rejected"},
+                      by={"type": "string"},
                       token={"type": "string", "nullable": True, "description": "the API key's name"},
                       reason={"type": "string"}, at=TIME, before=nullable(ref("Mark")), after=nullable(ref("Mark"))),
     "CheckinPhoto": obj(("filename",), filename={"type": "string"}, error=ref("ErrorBody"),
                         faces={"type": "integer"}, unknown_faces={"type": "integer"},
                         recognized=array({"type": "string"}), not_on_roster=array({"type": "string"})),
     "ErrorBody": obj(("code", "message"), code={"type": "string"}, message={"type": "string"}),
-    "Checkin": obj(("session", "at", "photos", "marked", "already_marked", "not_on_roster", "unknown_faces"),
+    "Checkin": obj(("session", "at", "photos", "marked", "already_marked", "not_on_roster", "unknown_faces",
+                    "needs_review"),
                    session={"type": "string"}, at=TIME, photos=array(ref("CheckinPhoto")),
                    marked=array(obj(("rollNo", "name", "status", "similarity", "photo"), rollNo={"type": "string"},
                                     name={"type": "string"}, status={"type": "string", "enum": ["present", "late"]},
@@ -157,7 +165,33 @@ SCHEMAS: dict[str, dict] = {
                    already_marked=array({"type": "string"}),
                    not_on_roster=array(obj(("rollNo",), rollNo={"type": "string"}, name={"type": "string"},
                                            similarity={"type": "number"})),
-                   unknown_faces={"type": "integer", "minimum": 0}),
+                   unknown_faces={"type": "integer", "minimum": 0},
+                   needs_review={**array(ref("Review")), "description": "near misses of roster members without a "
+                                                                         "mark, opened for an operator to decide"}),
+    "Review": obj(("id", "rollNo", "name", "similarity", "photo", "box", "status", "created_at"),
+                  id={"type": "string"}, rollNo={"type": "string"}, name={"type": "string"},
+                  similarity={"type": "number"}, photo={"type": "string"},
+                  box={**array({"type": "integer"}), "minItems": 4, "maxItems": 4},
+                  status={"type": "string", "enum": ["open", "confirmed", "rejected"]},
+                  created_at=TIME_OR_NULL, decided_at=TIME_OR_NULL, decided_by={"type": "string", "nullable": True},
+                  reason={"type": "string", "nullable": True}, enrolled={"type": "boolean", "nullable": True}),
+    "ReviewDecision": {
+        "type": "object", "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1}, "by": {"type": "string"},
+                       "status": {"type": "string", "enum": ["present", "late"], "default": "present",
+                                  "description": "confirm only: the mark to give"},
+                       "enroll": {"type": "boolean", "default": False,
+                                  "description": "confirm only: add the face to the person's enrollment photos "
+                                                 "(if it meets the enrollment quality rules)"}},
+    },
+    "ReviewConfirmed": obj(("review", "replaced", "enrolled", "enroll_refused"), review=ref("Review"),
+                           replaced=nullable(ref("Mark")), enrolled={"type": "boolean"},
+                           enroll_refused={"type": "string", "nullable": True}),
+    "Verification": obj(("rollNo", "verified", "similarity", "threshold", "request_id"),
+                        rollNo={"type": "string"}, verified={"type": "boolean"},
+                        similarity={"type": "number", "nullable": True,
+                                    "description": "the photo's best face against the person's enrolled faces"},
+                        threshold={"type": "number"}, request_id={"type": "string"}),
     "CheckinLogEntry": obj(("session_id", "filename"), session_id={"type": "string"}, filename={"type": "string"},
                            at=TIME_OR_NULL, logged_at=TIME_OR_NULL, faces={"type": "integer"}),
     "SessionReport": obj(("session", "roster_size", "counts", "rows", "tz"),
@@ -192,6 +226,27 @@ SCHEMAS: dict[str, dict] = {
                "properties": {"name": {"type": "string", "pattern": ROLL_NO_PATTERN}, "scope": ref("Scope")}},
     "CreatedKey": obj(("name", "scope", "created_at", "key"), **KEY_PROPERTIES,
                       key={"type": "string", "description": "the key itself: shown this once, stored only hashed"}),
+    "Thresholds": obj(("match_threshold", "review_floor", "source"),
+                      match_threshold={"type": "number", "minimum": 0, "maximum": 1,
+                                       "description": "the similarity a match needs"},
+                      review_floor={"type": "number", "minimum": 0, "maximum": 1,
+                                    "description": "from here to the threshold: a near miss, for review"},
+                      source={"type": "string", "description": "settings, MATCH_THRESHOLD or model default"}),
+    "NewThresholds": {"type": "object", "required": ["match_threshold"], "properties": {
+        "model": {"type": "string", "description": "default: the model with the most enrolled photos"},
+        "match_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+        "review_floor": {"type": "number", "minimum": 0, "maximum": 1,
+                         "description": "not above match_threshold; default: the model's margin below it"}}},
+    "CalibrationRequest": {"type": "object", "properties": {
+        "model": {"type": "string"},
+        "target_false_match_rate": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.001},
+        "apply": {"type": "boolean", "default": False, "description": "store the suggested thresholds"}}},
+    "Calibration": obj(("model", "current", "suggested", "applied"), model={"type": "string"},
+                       current=ref("Thresholds"), applied={"type": "boolean"},
+                       suggested={"type": "object", "required": ["match_threshold", "review_floor"],
+                                  "description": "leave-one-out over the enrolled photos, with its measurements",
+                                  "properties": {"match_threshold": {"type": "number"},
+                                                 "review_floor": {"type": "number"}}}),
     "Me": {"oneOf": [
         obj(("authentication",), authentication={"type": "string", "enum": ["off"]}),
         obj(("authentication", "operator", "scope"), authentication={"type": "string", "enum": ["required"]},
@@ -204,10 +259,11 @@ ERROR_TEXT = {
     400: "Bad input: a missing or malformed field, no image, a bad date, zone or format",
     401: "No valid key (authentication on): send `Authorization: Bearer <key>`",
     403: "The key's scope does not allow this (`forbidden`)",
-    404: "Unknown person, session, department, mark or key",
-    409: "Conflict: duplicate rollNo or key name, session closed, check-in outside the window",
+    404: "Unknown person, session, department, mark, review or key",
+    409: "Conflict: duplicate rollNo or key name, session closed, check-in outside the window, review already "
+         "decided, not enough enrolled photos to calibrate",
     413: "The upload exceeds MAX_UPLOAD_BYTES (`too_large`), or an image of more than 50 megapixels",
-    415: "Not a JPEG or PNG image (`not_an_image`)",
+    415: "Not an image in an accepted format (`not_an_image`)",
     422: "A photo without a usable face (`no_face`, `multiple_faces`, `face_too_small`)",
     503: "The pipeline (`pipeline_unavailable`, `job_failed`) or the database (`database_unavailable`) "
          "is unavailable; retry later",
@@ -244,6 +300,7 @@ ROLL_NO = path("rollNo", "the person's roll number")
 SESSION_ID = path("sessionId", "the session's id")
 DEPARTMENT = path("department", "a department")
 KEY_NAME = path("name", "the key's name")
+REVIEW_ID = path("reviewId", "the review item's id")
 DATE_OR_TIME = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
 FROM = query("from", "start of the range: a date (a whole day of `tz`) or a date-time; default a year ago",
              DATE_OR_TIME)
@@ -266,8 +323,10 @@ def json_body(schema: dict, required: bool = True) -> dict:
 
 
 IMAGES = {**array({"type": "string", "format": "binary"}), "minItems": 1,
-          "description": "one or more JPEG or PNG photos"}
-IMAGE_ENCODING = {"contentType": "image/jpeg, image/png, application/octet-stream"}
+          "description": "one or more photos (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIF, AVIF)"}
+FORCE_LOOKALIKE = {"type": "string", "example": "true",
+                   "description": "true (or 1, yes, on): store photos that look like another enrolled person too"}
+IMAGE_ENCODING = {"contentType": "image/*, application/octet-stream"}
 
 
 def multipart(properties: dict, required: list[str], files: str) -> dict:
@@ -280,9 +339,10 @@ ENROLL_FORM = multipart({
     "rollNo": {"type": "string", "pattern": ROLL_NO_PATTERN, "description": "1-64 letters, digits, '.', '_', '-'"},
     "name": {**PERSON_FIELD, "minLength": 1, "pattern": r"\S"},
     "fatherName": PERSON_FIELD, "department": PERSON_FIELD, "contact": PERSON_FIELD,
-    "images": IMAGES}, ["rollNo", "name", "images"], "images")
-IMAGES_FORM = multipart({"images": IMAGES}, ["images"], "images")
-RECOGNIZE_FORM = multipart({"image": {"type": "string", "format": "binary", "description": "a JPEG or PNG photo"}},
+    "images": IMAGES, "force": FORCE_LOOKALIKE}, ["rollNo", "name", "images"], "images")
+IMAGES_FORM = multipart({"images": IMAGES, "force": FORCE_LOOKALIKE}, ["images"], "images")
+RECOGNIZE_FORM = multipart({"image": {"type": "string", "format": "binary", "description": "a photo (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIF, "
+                                                                                     "AVIF)"}},
                            ["image"], "image")
 CHECKIN_FORM = multipart({
     "images": IMAGES,
@@ -368,6 +428,19 @@ PATHS = {
     },
     "/api/v1/keys/{name}": {"delete": operation(
         "revokeKey", "Revoke an API key", "keys", NO_CONTENT, (404,), parameters=[KEY_NAME])},
+    "/api/v1/settings/thresholds": {
+        "get": operation("getThresholds", "The matching thresholds of every model", "settings",
+                         {"200": answer("per model", obj(("thresholds",), thresholds={
+                             "type": "object", "additionalProperties": ref("Thresholds")}))}),
+        "put": operation("setThresholds", "Set a model's thresholds; every matcher uses them at once", "settings",
+                         {"200": answer("the model's thresholds now",
+                                        {"allOf": [ref("Thresholds"), obj(("model",), model={"type": "string"})]})},
+                         (400, 413), body=json_body(ref("NewThresholds"))),
+    },
+    "/api/v1/calibration": {"post": operation(
+        "calibrate", "Suggest thresholds from the enrolled photos (and apply them, if asked)", "settings",
+        {"200": answer("the suggestion and the thresholds in force", ref("Calibration"))}, (400, 409, 413),
+        body=json_body(ref("CalibrationRequest"), required=False))},
     "/api/v1/persons": {
         "post": operation("enrollPerson", "Enroll a person with photos", "persons",
                           {"201": answer("the person and what became of each photo (a refused photo says why; "
@@ -393,6 +466,10 @@ PATHS = {
         "addImages", "Add photos to an enrolled person", "persons",
         {"201": answer("the person and what became of each photo", ref("Enrollment"))},
         (400, 404, 413, 504), parameters=[ROLL_NO], body=IMAGES_FORM)},
+    "/api/v1/persons/{rollNo}/verify": {"post": operation(
+        "verifyPerson", "1:1 verification: is the photo's best face this person?", "recognition",
+        {"200": answer("the verdict, against the person's enrolled faces only", ref("Verification"))},
+        (400, 404, 413, 415, 422, 504), parameters=[ROLL_NO], body=RECOGNIZE_FORM)},
     "/api/v1/persons/{rollNo}/export": {"get": operation(
         "exportPerson", "Everything held about a person (right of access)", "persons",
         {"200": answer("the record and the attendance data that names the person", ref("PersonExport"))},
@@ -447,6 +524,21 @@ PATHS = {
                                      query("by", "who (when the body has none)")],
         body=json_body(ref("Unmark"), required=False),
         description="`reason` and `by` in a JSON body, or else in the query.")},
+    "/api/v1/sessions/{sessionId}/reviews": {"get": operation(
+        "listReviews", "Near misses of a session's check-ins, for an operator to decide", "sessions",
+        {"200": answer("the review items", obj(("reviews",), reviews=array(ref("Review"))))}, (400, 404),
+        parameters=[SESSION_ID, query("status", "open (default), confirmed, rejected or all",
+                                      {"type": "string", "enum": ["open", "confirmed", "rejected", "all"],
+                                       "default": "open"})])},
+    "/api/v1/sessions/{sessionId}/reviews/{reviewId}/confirm": {"post": operation(
+        "confirmReview", "The near miss was that person: mark them (audited), optionally enroll the face",
+        "sessions", {"200": answer("the decided item and the mark it replaced", ref("ReviewConfirmed"))},
+        (400, 404, 409, 413), parameters=[SESSION_ID, REVIEW_ID, X_OPERATOR],
+        body=json_body(ref("ReviewDecision")))},
+    "/api/v1/sessions/{sessionId}/reviews/{reviewId}/reject": {"post": operation(
+        "rejectReview", "The near miss was not that person: nothing is marked (audited)", "sessions",
+        {"200": answer("the decided item", obj(("review",), review=ref("Review")))},
+        (400, 404, 409, 413), parameters=[SESSION_ID, REVIEW_ID, X_OPERATOR], body=json_body(ref("ReviewDecision")))},
     "/api/v1/sessions/{sessionId}/audit": {"get": operation(
         "audit", "Every change of a session's marks, oldest first", "sessions",
         {"200": answer("the audit trail", obj(("entries",), entries=array(ref("AuditEntry"))))},
@@ -474,7 +566,8 @@ DOCUMENT: dict[str, Any] = {
             "`Authorization: Bearer <key>` (401 without a valid key, 403 when the key's scope does not allow the "
             "operation); a gateway without keys (a developer's machine) ignores the header."),
     },
-    "tags": [{"name": t} for t in ("persons", "recognition", "sessions", "reports", "keys", "service")],
+    "tags": [{"name": t} for t in ("persons", "recognition", "sessions", "reports", "keys", "settings",
+                                   "service")],
     "security": [{"bearerAuth": []}],
     "paths": PATHS,
     "components": {

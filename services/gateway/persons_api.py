@@ -5,17 +5,18 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from attendance.privacy import attendance_of, erase_attendance_of
+from attendance.privacy import attendance_of, erase_attendance_of, erase_biometrics_of
 from attendance.store import AttendanceStore
 from attendance.times import iso
 from services.gateway.errors import ApiError, from_pipeline
 from services.gateway.http import as_bool, uploaded_images
 from services.gateway.jobs import faces_or_error, recognize_all, run_jobs
 from services.gateway.persons import clean_fields
-from services.gateway.pipeline import PipelineClient, PipelineUnavailable
+from services.gateway.gallery_changes import announce
+from services.gateway.pipeline import PipelineClient
 from shared import imaging
 from shared.config import Settings
-from shared.contracts import ENROLL, Enrollment, ErrorCode, GalleryChange
+from shared.contracts import ENROLL, Enrollment, ErrorCode, MatchScope
 from shared.storage import DuplicatePerson, Storage, person_id_of, record
 
 log = logging.getLogger(__name__)
@@ -80,16 +81,6 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
                 storage.sync_images_count(person_id_of(person))  # every photo of the request is stored now
         return results
 
-    def announce(op: str, person_id: str) -> None:
-        """Count a gallery change and tell every matcher. A matcher that misses
-        the message (broker down now, or later) notices by the gallery version
-        and reloads, so a failed announcement loses nothing."""
-        change = GalleryChange(op=op, person_id=person_id, version=storage.bump_gallery_version())
-        try:
-            pipeline.announce(change)
-        except PipelineUnavailable:
-            log.warning("could not announce a gallery change (%s); matchers will notice by its version", op)
-
     def person_or_404(roll_no: str) -> dict:
         person = storage.get_person(roll_no)
         if person is None:
@@ -130,7 +121,7 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
         if not isinstance(body, dict) or not body:
             raise ApiError(400, "bad_json", "send a JSON object with the fields to change")
         updated = storage.update_person(roll_no, clean_fields(body, creating=False))
-        announce("update", person_id_of(storage.find_person(roll_no)))  # cached records are stale
+        announce(storage, pipeline, "update", person_id_of(storage.find_person(roll_no)))  # cached records are stale
         return jsonify(updated)
 
     def erase(roll_no: str) -> bool:
@@ -138,7 +129,7 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
         person_id = storage.erase_person(roll_no)
         if person_id is None:
             return False
-        announce("remove", person_id)
+        announce(storage, pipeline, "remove", person_id)
         return True
 
     @bp.delete("/persons/<roll_no>")
@@ -151,6 +142,7 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
         erase_history = as_bool(request.args.get("erase_attendance", ""))
         if not erase(roll_no):
             raise ApiError(404, "unknown_person", f"no person with rollNo {roll_no}")
+        erase_biometrics_of(attendance, roll_no)
         if erase_history:
             erase_attendance_of(attendance, roll_no)
         return Response(status=204)
@@ -173,8 +165,8 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
         return jsonify({"person": person_or_404(roll_no), "images": images}), 201
 
     # -- recognition ------------------------------------------------------------
-    @bp.post("/recognize")
-    def recognize():
+    def uploaded_photo() -> bytes:
+        """The multipart field ``image``: present, not empty, a photo in an accepted format."""
         upload = request.files.get("image")
         if upload is None:
             raise ApiError(400, "missing_image", "send the photo as multipart field 'image'")
@@ -183,7 +175,26 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
             raise ApiError(400, "empty_image", "the uploaded image is empty")
         if imaging.sniff_format(data) is None:
             raise ApiError(415, ErrorCode.NOT_AN_IMAGE, imaging.NOT_ACCEPTED)
-        (reply,) = recognize_all(pipeline, [data], settings.request_timeout_seconds)
+        return data
+
+    @bp.post("/recognize")
+    def recognize():
+        (reply,) = recognize_all(pipeline, [uploaded_photo()], settings.request_timeout_seconds)
         return jsonify({"request_id": reply.job_id, "faces": faces_or_error(reply)})
+
+    @bp.post("/persons/<roll_no>/verify")
+    def verify(roll_no):
+        """1:1 verification for a kiosk that asks "are you X?": the photo's
+        best face against X's enrolled vectors only."""
+        person_or_404(roll_no)
+        (reply,) = recognize_all(pipeline, [uploaded_photo()], settings.request_timeout_seconds,
+                                 MatchScope(verify=roll_no))
+        faces = faces_or_error(reply)
+        if not faces:
+            raise ApiError(422, ErrorCode.NO_FACE, "no face was found in the photo")
+        best = max(faces, key=lambda f: -1.0 if f.get("verify_similarity") is None else f["verify_similarity"])
+        similarity, threshold = best.get("verify_similarity"), best["threshold"]
+        return jsonify({"rollNo": roll_no, "verified": similarity is not None and similarity >= threshold,
+                        "similarity": similarity, "threshold": threshold, "request_id": reply.job_id})
 
     return bp

@@ -17,7 +17,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from shared.broker import connect, declare_topology, publish, to_gallery, to_queue
 from shared.config import Settings
-from shared.contracts import Enrollment, GalleryChange, Job, Reply
+from shared.contracts import Enrollment, GalleryChange, Job, MatchScope, Reply
 from shared.metrics import LATE_REPLIES, PIPELINE_WAIT
 from shared.pipeline import FIRST_STAGE
 from shared.reconnect import keep_connected
@@ -143,14 +143,14 @@ class PipelineClient:
             raise PipelineUnavailable(str(exc)) from None
         return done
 
-    def submit(self, kind: str, image: bytes, timeout: float,
-               enroll: Enrollment | None = None) -> tuple[Job, Future]:
+    def submit(self, kind: str, image: bytes, timeout: float, enroll: Enrollment | None = None,
+               scope: MatchScope | None = None) -> tuple[Job, Future]:
         """Publish one job; returns it and the future of its reply."""
         reply_queue = self._reply_queue
         if not self._ready.is_set() or reply_queue is None:
             raise PipelineUnavailable("the message broker is not reachable")
         job = Job(kind=kind, reply_to=reply_queue, correlation_id=uuid.uuid4().hex,
-                  deadline=time.time() + timeout, image=image, enroll=enroll)
+                  deadline=time.time() + timeout, image=image, enroll=enroll, scope=scope)
         reply: Future = Future()
         with self._lock:
             self._pending[job.correlation_id] = reply

@@ -167,7 +167,7 @@ class Matcher:
                 face["verify_similarity"] = round(float(row[0]), 4) if row.size and np.isfinite(row[0]) else None
         if scope.want_vectors:
             for face, f in zip(faces, job.faces):
-                face["vector"] = list(f.vector)
+                face["vector"], face["model"] = list(f.vector), job.model
         return Reply(job_id=job.job_id, ok=True, faces=faces)
 
     def lookalike(self, model: str, vector, person_id: str) -> dict | None:

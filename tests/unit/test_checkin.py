@@ -6,6 +6,7 @@ import pytest
 from attendance.checkin import CheckIns, Photo
 from attendance.errors import OutsideWindow, SessionClosed, UnknownSession
 from shared.contracts import ErrorCode, Reply
+from shared import imaging
 from shared.imaging import JPEG_MAGIC
 
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.timezone.utc)
@@ -23,6 +24,7 @@ class FakeStore:
         self.marks: dict[tuple[str, str], dict] = {}
         self.audit: list[dict] = []
         self.checkins: list[dict] = []
+        self.reviews = FakeCollection()
 
     def get_session(self, session_id):
         return self.session if session_id == self.session["_id"] else None
@@ -37,6 +39,17 @@ class FakeStore:
 
     def log_checkin(self, entry):
         self.checkins.append(dict(entry))
+
+    def marks_of_session(self, session_id):
+        return [m for (sid, _), m in self.marks.items() if sid == session_id]
+
+
+class FakeCollection:
+    def __init__(self):
+        self.docs: list[dict] = []
+
+    def insert_one(self, doc):
+        self.docs.append(dict(doc))
 
 
 def photo(name: str) -> Photo:
@@ -55,7 +68,8 @@ class FakeRecognizer:
         self.replies = {photo(name).data: reply for name, reply in replies.items()}
         self.calls: list[list[bytes]] = []
 
-    def __call__(self, images):
+    def __call__(self, images, roster):
+        assert roster == sorted(ROSTER)  # the roster is matched first
         self.calls.append(list(images))
         return [self.replies[data] for data in images]
 
@@ -113,7 +127,7 @@ def test_a_photo_that_is_not_an_image_is_reported_and_the_rest_still_count():
     admission = checkins.admit("s1", T0)
     out = checkins.record(admission, [Photo("notes.txt", b"hello"), photo("door"), Photo("", b"GIF89a")])
     assert out.photos[0] == {"filename": "notes.txt",
-                             "error": {"code": ErrorCode.NOT_AN_IMAGE, "message": "not a JPEG or PNG image"}}
+                             "error": {"code": ErrorCode.NOT_AN_IMAGE, "message": imaging.NOT_ACCEPTED}}
     assert out.photos[2]["filename"] == "unnamed" and out.photos[2]["error"]["code"] == ErrorCode.NOT_AN_IMAGE
     assert rec.calls == [[photo("door").data]]  # refused without a trip through recognition
     assert [m["rollNo"] for m in out.marked] == ["ANN"] and "photo_hash" in out.photos[1]
@@ -163,9 +177,28 @@ def test_outside_the_window_is_refused_unless_forced(minutes):
 def test_the_answer_keeps_its_json_shape():
     out = check_in(FakeStore(), FakeRecognizer({"door": seen(face("ANN", 0.91))}), ["door"], minutes=0)
     body = out.as_dict()
-    assert list(body) == ["session", "at", "photos", "marked", "already_marked", "not_on_roster", "unknown_faces"]
+    assert list(body) == ["session", "at", "photos", "marked", "already_marked", "not_on_roster", "unknown_faces",
+                          "needs_review"]
     assert body["session"] == "s1" and body["at"] == "2026-11-25T09:00:00Z"
     assert body["marked"] == [{"rollNo": "ANN", "name": "Ann", "status": "present", "similarity": 0.91,
                                "photo": "door.jpg"}]
     assert body["photos"][0] == {"filename": "door.jpg", "photo_hash": body["photos"][0]["photo_hash"], "faces": 1,
                                  "unknown_faces": 0, "recognized": ["ANN"], "not_on_roster": []}
+
+
+def near_miss(roll_no: str, similarity: float) -> dict:
+    return dict(face(None), review={"rollNo": roll_no, "name": NAMES[roll_no], "similarity": similarity},
+                vector=[0.6, 0.8], model="m")
+
+
+def test_near_misses_of_unmarked_roster_members_open_review_items():
+    store = FakeStore()
+    rec = FakeRecognizer({"a": seen(face("ANN"), near_miss("BOB", 0.37)),
+                          "b": seen(near_miss("BOB", 0.39), near_miss("ANN", 0.35), near_miss("ZED", 0.4))})
+    out = check_in(store, rec, ["a", "b"])
+    # BOB once (the closer face), ANN not (marked), ZED not (not on the roster)
+    assert [(r["rollNo"], r["similarity"], r["photo"]) for r in out.needs_review] == [("BOB", 0.39, "b.jpg")]
+    assert {"rollNo", "name", "similarity", "photo", "box", "id"} <= set(out.needs_review[0])
+    (item,) = store.reviews.docs
+    assert item["status"] == "open" and item["vector"] is not None and item["model"] == "m"
+    assert [m["rollNo"] for m in out.marked] == ["ANN"] and out.unknown_faces == 4  # near misses are nobody yet

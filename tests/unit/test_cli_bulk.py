@@ -44,7 +44,7 @@ def test_bad_lines_are_reported_with_their_numbers(tmp_path):
         "line 2: duplicate rollNo R1 (also on line 4)",
         "line 4: duplicate rollNo R1 (also on line 2)",
         "line 5: rollNo and name are required",
-        f"line 6: no JPEG or PNG photos in {folder / 'R3'}",
+        f"line 6: no photos ({', '.join(sorted(bulk.PHOTO_SUFFIXES))}) in {folder / 'R3'}",
         f"line 7: no photo folder {folder / 'R4'}",
     ]
     assert plan.warnings == [f"folder {folder / 'EXTRA'} has no line in details.csv; not enrolled"]

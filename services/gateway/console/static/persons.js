@@ -22,7 +22,7 @@ export function loadPersons() {
 
 function personRow(p) {
   const label = p.rollNo + " (" + p.name + ")";
-  const upload = el("input", {type: "file", accept: "image/jpeg,image/png", multiple: "",
+  const upload = el("input", {type: "file", accept: document.querySelector("#enroll-form input[type=file]").accept, multiple: "",
                               "aria-label": "Add photos for " + label, onchange: (e) => addPhotos(p, e.target)});
   return el("tr", {},
     FIELDS.map(([key]) => el("td", {}, fmt(p[key]))),
