@@ -86,27 +86,30 @@ def iou(a, b) -> float:
     return inter / float(a[2] * a[3] + b[2] * b[3] - inter) if inter else 0.0
 
 
-def judge(placed, faces: list[dict]) -> list[tuple[str, str]]:
-    """(person, verdict) per placed face, from the recognize answer's faces (matched by box)."""
+def judge(placed, faces: list[dict]) -> list[tuple[str, str, str]]:
+    """(person, verdict, detail) per placed face, from the recognize answer's faces (matched by box)."""
     verdicts = []
     for person, box in placed:
         truth = ROLL_NOS.get(person) if person != HELD_OUT else None
         face = max(faces, key=lambda f: iou(f["box"], box), default=None)
         if face is None or iou(face["box"], box) < 0.3:
-            verdicts.append((person, "missed"))
+            verdicts.append((person, "missed", "not detected"))
             continue
+        top = face["candidates"][0] if face["candidates"] else None
+        detail = f"nearest {top['rollNo']} {top['similarity']}" if top else "no candidate"
         named = face["match"]["rollNo"] if face.get("match") else None
         review = face["review"]["rollNo"] if face.get("review") else None
         if truth is None:
-            verdicts.append((person, "stranger named" if named else "stranger not named"))
+            verdict = "stranger named" if named else "stranger not named"
         elif named == truth:
-            verdicts.append((person, "named right"))
+            verdict = "named right"
         elif named is not None:
-            verdicts.append((person, "named wrong"))
+            verdict = "named wrong"
         elif review == truth:
-            verdicts.append((person, "review right"))
+            verdict = "review right"
         else:
-            verdicts.append((person, "missed"))
+            verdict = "missed"
+        verdicts.append((person, verdict, f"{detail} (truth {truth})"))
     return verdicts
 
 
@@ -139,7 +142,7 @@ def main() -> None:
         session = api.json("POST", "/sessions", json={
             "name": "Classroom benchmark", "roster": [ROLL_NOS[p] for p in ENROLLED],
             "starts_at": (now - dt.timedelta(minutes=1)).isoformat(), "ends_at": (now + dt.timedelta(hours=2)).isoformat()})
-        rows = {}
+        rows, missed = {}, {}
         started = time.time()
         for width in sizes:
             counts = {k: 0 for k in ("faces", "enrolled faces", "named right", "review right", "named wrong",
@@ -153,11 +156,13 @@ def main() -> None:
                 canvas, placed = group_photo(portraits, width, rng)
                 answer = api.json("POST", "/recognize", files={"image": ("class.jpg", imaging.encode_jpeg(canvas),
                                                                          "image/jpeg")})
-                for person, verdict in judge(placed, answer["faces"]):
+                for person, verdict, detail in judge(placed, answer["faces"]):
                     counts["faces"] += 1
                     counts["enrolled faces"] += person != HELD_OUT
                     if verdict in counts:
                         counts[verdict] += 1
+                    if verdict == "missed":
+                        missed.setdefault(f"{width}px", []).append(detail)
             found = counts["named right"] + counts["review right"]
             counts["named or review right %"] = round(100.0 * found / max(1, counts["enrolled faces"]), 1)
             rows[f"{width}px"] = counts
@@ -171,6 +176,7 @@ def main() -> None:
                     f"({enrolled_from}); the fifth ({HELD_OUT}) a stranger; 1280x720 canvases",
             "photos_per_size": args.photos_per_size,
             "by_face_width": rows,
+            "missed": missed,
             "check_in_example": {"marked": [m["rollNo"] for m in checked["marked"]],
                                  "needs_review": [r["rollNo"] for r in checked["needs_review"]],
                                  "unknown_faces": checked["unknown_faces"]},
