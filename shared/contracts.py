@@ -258,6 +258,7 @@ class Job:
     model: str | None = None
     enroll: Enrollment | None = None
     scope: MatchScope | None = None
+    request_id: str | None = None  # the HTTP request's id: every service logs it with the job
     v: int = CONTRACT_VERSION
 
     def __post_init__(self):
@@ -290,6 +291,8 @@ class Job:
             obj["enroll"] = self.enroll.to_dict()
         if self.scope is not None:
             obj["scope"] = self.scope.to_dict()
+        if self.request_id is not None:
+            obj["request_id"] = self.request_id
         return json.dumps(obj, separators=(",", ":")).encode("utf-8")
 
     @classmethod
@@ -323,6 +326,7 @@ class Job:
             model=_get(obj, "model", str, required=False),
             enroll=Enrollment.from_dict(enroll) if enroll is not None else None,
             scope=MatchScope.from_dict(scope) if scope is not None else None,
+            request_id=_get(obj, "request_id", str, required=False),
         )
 
 

@@ -36,6 +36,7 @@ from shared import pipeline
 from shared.broker import REFUSED_ERRORS, Outgoing, answer, answer_job, connect, declare_topology, publish, to_queue
 from shared.config import Settings
 from shared.contracts import ErrorCode, Job, JobError, Reply
+from shared.logs import request_context
 from shared.metrics import JOB_SECONDS, JOBS, Health
 from shared.pipeline import Stage
 from shared.reconnect import keep_connected
@@ -176,6 +177,12 @@ class Processor:
             return Decision(ErrorCode.BAD_MESSAGE, "unknown", ACK, (
                 to_dead_letters(delivery, self.stage, exc.message),
                 *reply_to_delivery(delivery, "unknown", exc.code, exc.message)))
+        with request_context(job.request_id):
+            decision = self._decide(delivery, job)
+            log.info("%s job %s: %s", job.kind, job.job_id, decision.outcome)
+        return decision
+
+    def _decide(self, delivery: Delivery, job: Job) -> Decision:
         for policy in self.policies:
             decision = policy.before(delivery, job)
             if decision is not None:

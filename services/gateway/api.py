@@ -24,6 +24,7 @@ from services.gateway.openapi import openapi_blueprint
 from services.gateway.persons_api import persons_blueprint
 from services.gateway.settings_api import settings_blueprint
 from services.gateway.pipeline import PipelineClient
+from shared import logs
 from shared.config import Settings
 from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
 from shared.probe import Probe
@@ -133,6 +134,7 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
     def start_timer():
         g.started = time.monotonic()
         g.request_id = request_id(request.headers.get("X-Request-ID"))
+        g.log_context = logs.REQUEST_ID.set(g.request_id)  # every log line and job of this request names it
         if request.path.startswith("/api/"):
             g.token_name = None
             needed = auth.required_scope(request.endpoint)
@@ -158,9 +160,14 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
             response.headers.setdefault(header, value)
         if settings.access_log == "redacted":
             # The route, not the path: a path names people (/persons/21CSD6749).
-            access_log.info("%s %s %d %.0fms request=%s key=%s", request.method, endpoint, response.status_code,
-                            1000 * seconds, g.get("request_id", "-"), g.get("token_name") or "-")
+            access_log.info("%s %s %d %.0fms key=%s", request.method, endpoint, response.status_code,
+                            1000 * seconds, g.get("token_name") or "-")
         return response
+
+    @app.teardown_request
+    def end_log_context(exc):
+        if "log_context" in g:
+            logs.REQUEST_ID.reset(g.log_context)
 
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):

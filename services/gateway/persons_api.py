@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
 from attendance.privacy import attendance_of, erase_attendance_of, erase_biometrics_of
 from attendance.store import AttendanceStore
@@ -180,7 +180,7 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
     @bp.post("/recognize")
     def recognize():
         (reply,) = recognize_all(pipeline, [uploaded_photo()], settings.request_timeout_seconds)
-        return jsonify({"request_id": reply.job_id, "faces": faces_or_error(reply)})
+        return jsonify({"request_id": g.request_id, "faces": faces_or_error(reply)})
 
     @bp.post("/persons/<roll_no>/verify")
     def verify(roll_no):
@@ -195,6 +195,6 @@ def persons_blueprint(settings: Settings, pipeline: PipelineClient, storage: Sto
         best = max(faces, key=lambda f: -1.0 if f.get("verify_similarity") is None else f["verify_similarity"])
         similarity, threshold = best.get("verify_similarity"), best["threshold"]
         return jsonify({"rollNo": roll_no, "verified": similarity is not None and similarity >= threshold,
-                        "similarity": similarity, "threshold": threshold, "request_id": reply.job_id})
+                        "similarity": similarity, "threshold": threshold, "request_id": g.request_id})
 
     return bp

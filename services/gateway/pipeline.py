@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from shared.broker import connect, declare_topology, publish, to_gallery, to_queue
 from shared.config import Settings
 from shared.contracts import Enrollment, GalleryChange, Job, MatchScope, Reply
+from shared.logs import REQUEST_ID
 from shared.metrics import LATE_REPLIES, PIPELINE_WAIT
 from shared.pipeline import FIRST_STAGE
 from shared.reconnect import keep_connected
@@ -150,7 +151,8 @@ class PipelineClient:
         if not self._ready.is_set() or reply_queue is None:
             raise PipelineUnavailable("the message broker is not reachable")
         job = Job(kind=kind, reply_to=reply_queue, correlation_id=uuid.uuid4().hex,
-                  deadline=time.time() + timeout, image=image, enroll=enroll, scope=scope)
+                  deadline=time.time() + timeout, image=image, enroll=enroll, scope=scope,
+                  request_id=REQUEST_ID.get())
         reply: Future = Future()
         with self._lock:
             self._pending[job.correlation_id] = reply

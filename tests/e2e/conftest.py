@@ -37,6 +37,7 @@ def stack():
     if not (DATASET / "val").is_dir():
         pytest.fail(f"data set missing at {DATASET}: run scripts/setup.sh")
     s = Stack()
+    s.env["LOG_FORMAT"] = "json"  # as a log shipper reads them: one object per line, with the request id
     s.create()
     try:
         for stage in STAGES:
