@@ -17,6 +17,10 @@ EARLIEST = dt.datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = dt.datetime(9999, 1, 1, tzinfo=UTC)
 
 OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+# The instants every zone can still write (offsets are under a day): a time
+# stored outside them would break every later report in a zone beyond it.
+FIRST_SHOWN = dt.datetime(1, 1, 2, tzinfo=UTC)
+LAST_SHOWN = dt.datetime(9999, 12, 30, tzinfo=UTC)
 
 
 def now() -> dt.datetime:
@@ -36,7 +40,13 @@ def parse_time(value, field: str) -> dt.datetime:
             raise BadTime(f"{field}={value!r} is not an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        parsed = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        parsed = None
+    if parsed is None or not FIRST_SHOWN <= parsed <= LAST_SHOWN:
+        raise BadTime(f"{field}={value!r} is outside the years 1 to 9999 in some time zone")
+    return parsed
 
 
 def parse_date_range(start: str | None, end: str | None, tz: dt.tzinfo = UTC) -> tuple[dt.datetime, dt.datetime]:
@@ -51,9 +61,12 @@ def parse_date_range(start: str | None, end: str | None, tz: dt.tzinfo = UTC) ->
             day = dt.date.fromisoformat(value)
         except ValueError:
             return parse_time(value, field)
-        if end_of_day:
-            day += dt.timedelta(days=1)
-        return dt.datetime.combine(day, dt.time.min, tzinfo=tz).astimezone(UTC)
+        try:
+            if end_of_day:
+                day += dt.timedelta(days=1)
+            return dt.datetime.combine(day, dt.time.min, tzinfo=tz).astimezone(UTC)
+        except OverflowError:  # the calendar's last day, or its first east of UTC
+            raise BadRange(f"{field}={value!r} is at the end of the calendar") from None
 
     lo = one(start, "from", False) or current - dt.timedelta(days=365)
     hi = one(end, "to", True) or current + dt.timedelta(days=1)
@@ -76,7 +89,7 @@ def parse_tz(value: str | None) -> dt.tzinfo:
         return dt.timezone(-delta if sign == "-" else delta)
     try:
         return zoneinfo.ZoneInfo(value.strip())
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a directory, a name too long
         raise BadTz(f"tz={value!r} is neither a time zone name (e.g. Asia/Kolkata) "
                     "nor an offset (e.g. +05:30)") from None
 

@@ -105,8 +105,8 @@ SCHEMAS: dict[str, dict] = {
                 similarity={"type": "number", "nullable": True},
                 candidates=array(obj(("rollNo", "name", "similarity"), rollNo={"type": "string"},
                                      name={"type": "string"}, similarity={"type": "number"})),
-                review=nullable(obj(("rollNo", "name", "similarity"), rollNo={"type": "string"}, name={"type": "string"},
-                                    similarity={"type": "number"})),
+                review=nullable(obj(("rollNo", "name", "similarity"), rollNo={"type": "string"},
+                                    name={"type": "string"}, similarity={"type": "number"})),
                 threshold={"type": "number", "description": "the similarity a match needs"}),
     "Recognition": obj(("request_id", "faces"), request_id={"type": "string"}, faces=array(ref("Face"))),
     "PersonExport": obj(("person", "faces", "attendance"),
@@ -305,10 +305,10 @@ DATE_OR_TIME = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string
 FROM = query("from", "start of the range: a date (a whole day of `tz`) or a date-time; default a year ago",
              DATE_OR_TIME)
 TO = query("to", "end of the range: a date (inclusive) or a date-time; default tomorrow", DATE_OR_TIME)
+ZONE_NAME = r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"
 TZ = query("tz", "the zone the report's times are written in: a name (Asia/Kolkata) or an offset (+05:30); "
                  "default UTC", {"anyOf": [{"type": "string", "pattern": r"^[+-]\d{2}:?\d{2}$"},
-                                           {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$"}],
-                                 "example": "Asia/Kolkata"})
+                                           {"type": "string", "pattern": ZONE_NAME}], "example": "Asia/Kolkata"})
 FORMAT_WITH_PRINT = query("format", "json, csv, or print (the register to print and sign)",
                           {"type": "string", "enum": ["json", "csv", "print"], "default": "json"})
 FORMAT = query("format", "json or csv (print answers the JSON: this report has no page)",
@@ -341,8 +341,8 @@ ENROLL_FORM = multipart({
     "fatherName": PERSON_FIELD, "department": PERSON_FIELD, "contact": PERSON_FIELD,
     "images": IMAGES, "force": FORCE_LOOKALIKE}, ["rollNo", "name", "images"], "images")
 IMAGES_FORM = multipart({"images": IMAGES, "force": FORCE_LOOKALIKE}, ["images"], "images")
-RECOGNIZE_FORM = multipart({"image": {"type": "string", "format": "binary", "description": "a photo (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIF, "
-                                                                                     "AVIF)"}},
+RECOGNIZE_FORM = multipart({"image": {"type": "string", "format": "binary",
+                                      "description": "a photo (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIF, AVIF)"}},
                            ["image"], "image")
 CHECKIN_FORM = multipart({
     "images": IMAGES,

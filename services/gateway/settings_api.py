@@ -35,7 +35,7 @@ def settings_blueprint(settings: Settings, pipeline: PipelineClient, storage: St
 
     def model_of(body: dict, known) -> str:
         model = body.get("model") or (max(known, key=lambda m: len(known[m][0])) if known else None)
-        if model not in MODELS:
+        if not isinstance(model, str) or model not in MODELS:  # a list or object is no model (and unhashable)
             raise ApiError(400, "bad_field", f"model must be one of {', '.join(MODELS)}")
         return model
 
