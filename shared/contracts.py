@@ -102,6 +102,17 @@ def _ints(value, length: int | None, where: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+def _json_object(body: bytes, what: str) -> dict:
+    """A message body as a JSON object, or ``bad_message`` saying what is wrong."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad_message(f"malformed {what}: not JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise bad_message(f"malformed {what}: a JSON {type(obj).__name__}, not an object")
+    return obj
+
+
 def _floats(value, where: str) -> tuple[float, ...] | None:
     if value is None:
         return None
@@ -298,12 +309,7 @@ class Job:
     @classmethod
     def from_bytes(cls, body: bytes) -> "Job":
         """Decode and check a job; any defect raises ``JobError(bad_message)``."""
-        try:
-            obj = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise bad_message(f"malformed job message: not JSON ({exc})") from None
-        if not isinstance(obj, dict):
-            raise bad_message(f"malformed job message: a JSON {type(obj).__name__}, not an object")
+        obj = _json_object(body, "job message")
         version = obj.get("v", 0)
         if version != CONTRACT_VERSION:
             raise bad_message(f"unsupported contract version {version!r}")
@@ -359,12 +365,7 @@ class Reply:
 
     @classmethod
     def from_bytes(cls, body: bytes) -> "Reply":
-        try:
-            obj = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise bad_message(f"malformed reply: not JSON ({exc})") from None
-        if not isinstance(obj, dict):
-            raise bad_message("malformed reply: not a JSON object")
+        obj = _json_object(body, "reply")
         return cls(
             job_id=str(_get(obj, "job_id", str, where="reply")),
             ok=bool(_get(obj, "ok", bool, where="reply")),
@@ -403,12 +404,7 @@ class GalleryChange:
 
     @classmethod
     def from_bytes(cls, body: bytes) -> "GalleryChange":
-        try:
-            obj = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise bad_message(f"malformed gallery change: not JSON ({exc})") from None
-        if not isinstance(obj, dict):
-            raise bad_message("malformed gallery change: not a JSON object")
+        obj = _json_object(body, "gallery change")
         op = obj.get("op")
         if op not in GALLERY_OPS:
             raise bad_message(f"unknown gallery op {op!r}")

@@ -371,12 +371,7 @@ def operation(op_id: str, summary: str, tag: str, ok: dict, errors: tuple[int, .
     error statuses it may give, each answered with the error envelope."""
     statuses = sorted(set(errors) | (set(API_ERRORS) if api else set()))
     out: dict[str, Any] = {"operationId": op_id, "summary": summary, "tags": [tag]}
-    if description:
-        out["description"] = description
-    if parameters:
-        out["parameters"] = parameters
-    if body:
-        out["requestBody"] = body
+    out.update({k: v for k, v in (("description", description), ("parameters", parameters), ("requestBody", body)) if v})
     out["responses"] = {**ok, **{str(s): {"$ref": f"#/components/responses/{ERROR_NAMES[s]}"} for s in statuses}}
     if not api:
         out["security"] = []
