@@ -23,13 +23,15 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
 fi
 
 stamp="$VENV/.requirements.sha256"
-# requirements.txt pulls in services/*/requirements.txt: hash them all.
+# The virtualenv holds every service's requirements (services/*/requirements.txt) and the dev tools: hash them all.
 want="$(cat "$ROOT/pyproject.toml" "$ROOT/requirements.txt" "$ROOT/requirements-dev.txt" "$ROOT"/services/*/requirements.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x "$PY" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing Python packages into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
-  "$VENV/bin/pip" install -q -r "$ROOT/requirements-dev.txt"
+  service_requirements=()
+  for f in "$ROOT"/services/*/requirements.txt; do service_requirements+=(-r "$f"); done
+  "$VENV/bin/pip" install -q -r "$ROOT/requirements-dev.txt" "${service_requirements[@]}"
   "$VENV/bin/pip" install -q --no-deps -e "$ROOT"
   echo "$want" > "$stamp"
 fi
