@@ -1,4 +1,4 @@
-"""Embedding backends: one module per model, named by ``shared.models.MODELS``.
+"""Embedding backends: one module per model and runtime, named by ``shared.models.MODELS``.
 
 A backend module declares its model's spec (``SPEC``: name, dimensions, input
 size, from the registry), its ``standardize(pixels)`` (uint8 face pixels at
@@ -6,16 +6,59 @@ the input size -> float32 model input) and ``load(settings)``, which returns
 the forward pass: a function from a float32 batch ``(n, size, size, 3)`` to raw
 vectors ``(n, dimensions)``. Everything else (crop, margin, resize, batching,
 normalisation) is the embedder's and the same for every model.
+
+A model's reference backend (``ModelSpec.backend``) is its runtime ``keras``;
+other runtimes of the same weights (``ModelSpec.runtimes``) are backends of
+their own with the same ``SPEC`` and ``standardize``, whose ``load`` checks
+their output against the reference before returning the forward pass. One of
+reduced precision (vectors close to the reference's, not equal) declares
+``EXACT = False``: it runs only when named, never as ``EMBEDDER_RUNTIME=auto``.
 """
 from __future__ import annotations
 
 import importlib
+import math
+import os
+from pathlib import Path
 from types import ModuleType
 
-from shared.models import MODELS
+from shared.models import MODELS, REFERENCE_RUNTIME, runtimes_of
 
 
-def backend_of(model: str) -> ModuleType:
+def backend_of(model: str, runtime: str = REFERENCE_RUNTIME) -> ModuleType:
     if model not in MODELS:
         raise ValueError(f"unknown embedding model {model!r}; known: {', '.join(MODELS)}")
-    return importlib.import_module(f"{__name__}.{MODELS[model].backend}")
+    modules = runtimes_of(model)
+    if runtime not in modules:
+        raise ValueError(f"model {model} has no runtime {runtime!r}; it has: {', '.join(modules)}")
+    return importlib.import_module(f"{__name__}.{modules[runtime]}")
+
+
+def cpu_threads(settings) -> int:
+    """Intra-op threads for a runtime: ``EMBEDDER_THREADS``, or (0) the CPUs this process may use.
+
+    Those are the CPUs of its affinity mask (``taskset``, ``docker --cpuset-cpus``),
+    fewer if a cgroup v2 CPU quota (``docker --cpus``) allows less. Copies of the
+    embedder on one host should each get their own CPUs (or ``EMBEDDER_THREADS``
+    = their share), or their threads fight over the same cores.
+    """
+    configured = int(getattr(settings, "embedder_threads", 0) or 0)
+    if configured < 0:
+        raise ValueError(f"EMBEDDER_THREADS must be 0 (the CPUs available) or more, not {configured}")
+    if configured:
+        return configured
+    try:
+        available = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, _cgroup_cpu_quota() or available))
+
+
+def _cgroup_cpu_quota(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
+    try:
+        quota, period = path.read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    if quota == "max":
+        return None
+    return max(1, math.ceil(int(quota) / int(period)))

