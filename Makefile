@@ -2,10 +2,13 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run stop status setup infra test unit e2e bench
+.PHONY: run run-monitoring stop status setup infra test unit e2e bench
 
 run:            ## set up what is missing, start what is not running (supervised: restarted if they die), print the gateway's address
 	scripts/run.sh
+
+run-monitoring: ## `make run` and a local Prometheus with the alerts (deploy/prometheus/) on http://127.0.0.1:9090/ (same as MONITORING=1 make run)
+	MONITORING=1 scripts/run.sh
 
 stop:           ## stop the services started by `make run` and wait until they have exited
 	scripts/stop.sh

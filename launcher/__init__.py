@@ -7,4 +7,5 @@ tests and benchmarks start their own stacks with.
 - ``supervisor.py``: starts, watches, restarts and stops the processes
 - ``cli.py``: the commands and the detached supervisor process
 - ``stack.py``: a stack of its own (RabbitMQ vhost, database) for tests and benchmarks
+- ``prometheus.py``: the local Prometheus of ``MONITORING=1`` (config from the plan)
 """

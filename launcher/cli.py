@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Mapping
 
-from launcher.plan import SETTINGS_VARIABLES, ProcessSpec, plan, reconcile
+from launcher.plan import PROMETHEUS, SETTINGS_VARIABLES, ProcessSpec, plan, reconcile
 from launcher.supervisor import ROOT, PortInUse, Supervisor, port_free
 
 log = logging.getLogger("launcher")
@@ -111,13 +111,13 @@ def _lock(paths: Paths) -> int | None:
 
 # -- processes left behind ---------------------------------------------------
 def _is_service(pid: int) -> bool:
-    """``pid`` is a live (not zombie) ``python -m services.…`` process."""
+    """``pid`` is a live (not zombie) ``python -m services.…`` (or ``launcher.prometheus``) process."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
-    return state != "Z" and any(arg.startswith(b"services.") for arg in cmdline)
+    return state != "Z" and any(arg.startswith(b"services.") or arg == b"launcher.prometheus" for arg in cmdline)
 
 
 def _stop_pids(pids: dict[str, int], timeout: float = STOP_TIMEOUT) -> list[str]:
@@ -168,9 +168,9 @@ def _stop_strays(paths: Paths, state: dict | None = None) -> list[str]:
 
 
 # -- readiness -----------------------------------------------------------------
-def ready(url: str) -> bool:
+def ready(url: str, path: str = "/readyz") -> bool:
     try:
-        with urllib.request.urlopen(url + "/readyz", timeout=2) as resp:
+        with urllib.request.urlopen(url + path, timeout=2) as resp:
             return resp.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -241,6 +241,7 @@ def _write_state(paths: Paths, supervisor: Supervisor, generation: int, errors: 
                  running: bool = True) -> None:
     services = [{
         "name": c.name, "service": c.spec.service, "pid": c.pid, "port": c.spec.port, "url": c.spec.url,
+        "ready_path": c.spec.ready_path,
         "state": c.state, "restarts": c.restarts, "last_exit": c.last_exit, "log": str(c.log_path),
     } for c in supervisor.children.values()] if running else []
     _write_json(paths.state, {"supervisor": os.getpid() if running else None, "generation": generation,
@@ -296,6 +297,9 @@ def up(paths: Paths, environ: Mapping[str, str], timeout: float) -> int:
     if not _await_ready(paths, desired, started + timeout):
         return 1
     gateways = [s for s in desired if s.service == "gateway"]
+    for spec in desired:
+        if spec.name == PROMETHEUS:
+            say(f"Prometheus (alerts of deploy/prometheus/alerts.yml) on {spec.url}/")
     if gateways:
         say(f"Attendance Tracker is running: {gateways[0].url}/  (API under /api/v1; 'make stop' to stop)")
     else:
@@ -326,7 +330,7 @@ def _await_ready(paths: Paths, desired: list[ProcessSpec], deadline: float) -> b
     announced = False
     while pending and time.monotonic() < deadline:
         for name, spec in list(pending.items()):
-            if ready(spec.url):
+            if ready(spec.url, spec.ready_path):
                 pending.pop(name)
                 if announced:
                     say(f"{name} is ready ({time.monotonic() - waited:.0f} s)")
@@ -394,7 +398,8 @@ def status(paths: Paths) -> int:
     print(row.format("service", "pid", "port", "state", "restarts", "ready", "last exit"))
     for s in services:
         print(row.format(s["name"], s["pid"] or "-", s["port"], s["state"], s["restarts"],
-                         "yes" if ready(s["url"]) else "no", s["last_exit"] or "-"))
+                         "yes" if ready(s["url"], s.get("ready_path", "/readyz")) else "no",
+                         s["last_exit"] or "-"))
     return 0
 
 

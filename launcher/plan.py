@@ -7,14 +7,21 @@ that port + 10 (k - 1): 9102, 9112, 9122. ``<NAME>_HEALTH_PORT`` moves a
 worker's ports (every worker reads the one variable ``HEALTH_PORT``, so the
 launcher needs one per service); the gateway's is its own ``GATEWAY_PORT``.
 
+``MONITORING=1`` adds a local Prometheus (:func:`prometheus_spec`, run by
+``launcher/prometheus.py``) that scrapes every copy planned, on
+``127.0.0.1:PROMETHEUS_PORT`` (default 9090).
+
 Pure: environment in, specs out (tested in ``tests/unit/test_launcher.py``).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from typing import Iterable, Mapping, Sequence
+from urllib.parse import unquote, urlsplit
 
 from shared.config import Settings, load
+from shared.metrics import RABBITMQ_PORT
 from shared.pipeline import GATEWAY, SERVICES, Service
 
 COPY_PORT_STEP = 10
@@ -36,6 +43,7 @@ class ProcessSpec:
     port_variable: str  # the variable the service reads that port from
     env: tuple[tuple[str, str], ...] = ()  # variables set for this process (the port among them)
     host: str = "127.0.0.1"  # where its /readyz answers
+    ready_path: str = "/readyz"  # what answers 200 once it is ready
 
     @property
     def environment(self) -> dict[str, str]:
@@ -44,6 +52,10 @@ class ProcessSpec:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def ready_url(self) -> str:
+        return self.url + self.ready_path
 
     @staticmethod
     def make(name: str, service: Service, port: int, env: Mapping[str, str] | None = None,
@@ -119,8 +131,41 @@ def plan(environ: Mapping[str, str], services: Sequence[Service] = SERVICES) -> 
         for i in range(copies):
             name = s.name if i == 0 else f"{s.name}-{i + 1}"
             specs.append(ProcessSpec.make(name, s, first_port + COPY_PORT_STEP * i, env, host))
+    if monitoring(environ):
+        specs.append(prometheus_spec(specs, environ))
     _check_ports(specs)
     return specs
+
+
+# -- the local Prometheus (MONITORING=1) ----------------------------------------------
+PROMETHEUS = "prometheus"
+PROMETHEUS_PORT = 9090
+
+
+def monitoring(environ: Mapping[str, str]) -> bool:
+    """``MONITORING=1`` (or true, yes, on): run the local Prometheus too."""
+    return environ.get("MONITORING", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def prometheus_spec(services: Sequence[ProcessSpec], environ: Mapping[str, str]) -> ProcessSpec:
+    """``python -m launcher.prometheus``, scraping ``services`` (each copy's port: static
+    targets) and the broker's per-queue metrics of the vhost of ``AMQP_URL``, with the
+    project's alerts, on 127.0.0.1:``PROMETHEUS_PORT``. Everything it needs is in its
+    environment, so a change of the copies is a change of this spec (a restart)."""
+    port = _int(environ, "PROMETHEUS_PORT", PROMETHEUS_PORT, 1)
+    broker = urlsplit(environ.get("AMQP_URL") or Settings().amqp_url)
+    env = {
+        "PROMETHEUS_PORT": str(port),
+        "PROMETHEUS_TARGETS": json.dumps([{"job": s.service, "copy": s.name, "target": f"{s.host}:{s.port}"}
+                                          for s in services]),
+        "RABBITMQ_METRICS": f"{broker.hostname or '127.0.0.1'}:{RABBITMQ_PORT}",
+        "RABBITMQ_VHOST": unquote(broker.path[1:]) or "/",
+    }
+    for name in ("PROMETHEUS_SCRAPE_INTERVAL", "PROMETHEUS_RETENTION", "VAR_DIR"):  # VAR_DIR: its data
+        if environ.get(name):
+            env[name] = environ[name]
+    return ProcessSpec(PROMETHEUS, PROMETHEUS, "launcher.prometheus", port, "PROMETHEUS_PORT",
+                       tuple(sorted(env.items())), "127.0.0.1", "/-/ready")
 
 
 def _check_ports(specs: Iterable[ProcessSpec]) -> None:

@@ -8,6 +8,7 @@ The worker loop that consumes is ``shared/worker.py``; reconnecting is
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pika
@@ -28,6 +29,10 @@ RECONNECT_ERRORS = (
 REFUSED_ERRORS = (pika.exceptions.UnroutableError, pika.exceptions.NackError)
 
 PERSISTENT = pika.DeliveryMode.Persistent
+# Header set on every published message: when it was published, in milliseconds
+# since the Unix epoch (an integer: pika encodes no floats in headers). The worker
+# loop measures a job's queue wait from it (shared/worker.py).
+ENQUEUED_AT = "x-enqueued-at-ms"
 
 
 def connection_parameters(settings: Settings) -> pika.URLParameters:
@@ -141,13 +146,13 @@ def publish(channel, out: Outgoing) -> None:
     """Publish and wait for the broker's confirm (the channel is in confirm mode).
 
     Raises one of ``REFUSED_ERRORS`` when the broker did not take a mandatory
-    message.
+    message. Every message carries its publishing time in the header ``ENQUEUED_AT``.
     """
     props = pika.BasicProperties(
         content_type="application/json",
         delivery_mode=PERSISTENT,
         correlation_id=out.correlation_id,
         reply_to=out.reply_to,
-        headers=out.headers,
+        headers={**(out.headers or {}), ENQUEUED_AT: int(time.time() * 1000)},
     )
     channel.basic_publish(out.exchange, out.routing_key, out.body, props, mandatory=out.mandatory)

@@ -31,6 +31,7 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     request_timeout_seconds: float = 30.0
     gateway_threads: int = 32
+    gateway_processes: int = 1  # gunicorn worker processes per gateway copy (metrics: multiprocess mode)
     api_tokens: str = ""  # name:token,... full-access keys (see services/gateway/auth.py)
     api_admin_key: str = ""  # the bootstrap admin key; more keys are created at run time
     allow_open_api: bool = False  # listen beyond loopback with authentication off (never for real data)
@@ -38,6 +39,8 @@ class Settings:
     # --- workers ------------------------------------------------------------
     health_port: int = 0  # 0: the stage's own default (shared/pipeline.py)
     prefetch: int = 1
+    batch_max: int = 16  # jobs a batching worker (the embedder) handles in one call; its prefetch is at least this
+    batch_wait_ms: float = 2.0  # how long it waits for more jobs when fewer are at hand
     max_deliveries: int = 3
     dead_letter_ttl_seconds: int = 7 * 24 * 3600  # faces.dead keeps whole jobs (photos, vectors): not for ever
     dead_letter_max_messages: int = 1000
@@ -104,8 +107,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     settings = Settings(**values)
     if settings.max_deliveries < 1:
         raise ValueError("MAX_DELIVERIES must be at least 1")
-    if settings.prefetch < 1:
-        raise ValueError("PREFETCH must be at least 1")
+    if settings.prefetch < 1 or settings.batch_max < 1:
+        raise ValueError("PREFETCH and BATCH_MAX must be at least 1")
     check_broker_credentials(settings.amqp_url)  # no guest:guest on a broker others can reach
     if settings.access_log not in ("redacted", "off"):
         raise ValueError("ACCESS_LOG must be redacted or off")

@@ -3,6 +3,16 @@
 Workers serve ``/healthz`` (alive), ``/readyz`` (broker connected and, where the
 service needs it, database reachable) and ``/metrics`` on their health port.
 The gateway serves the same three paths through Flask.
+
+Names follow Prometheus's conventions: base units (``_seconds``), ``_total``
+for counters, histograms where the distribution matters. Labels carry only
+service, stage, kind, model, route templates and codes: never a rollNo, a name
+or a path (README, "Operations", lists every metric and what it answers).
+
+With several gateway processes (``GATEWAY_PROCESSES``) prometheus-client runs
+in multiprocess mode: ``PROMETHEUS_MULTIPROC_DIR`` is set (by
+``services/gateway/main.py``) before this module is imported, every process
+writes its values there, and :func:`metrics_payload` adds them up.
 """
 from __future__ import annotations
 
@@ -11,7 +21,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +44,56 @@ PIPELINE_WAIT = Histogram(
     "attendance_pipeline_seconds", "Gateway wait from publishing a job to its reply", ["kind"],
     buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
+HTTP_IN_FLIGHT = Gauge(
+    "attendance_http_requests_in_flight", "Gateway HTTP requests being served now",
+    multiprocess_mode="livesum",  # several gateway processes: the sum over the live ones
+)
+
+# -- the worker loop (shared/worker.py), per stage -------------------------------------------
+QUEUE_WAIT_SECONDS = Histogram(
+    "attendance_queue_wait_seconds",
+    "Time a job waited from being published to its stage's queue to the start of its work", ["service", "kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+REDELIVERIES = Counter("attendance_redeliveries_total",
+                       "Deliveries of a job the broker had delivered before (a worker crashed or was killed on it)",
+                       ["service", "kind"])
+DEAD_LETTERS = Counter("attendance_dead_letters_total", "Messages a worker moved to the dead-letter queue",
+                       ["service", "reason"])  # reason: delivery_limit, unreadable
+ENROLLMENT_PHOTOS = Counter("attendance_enrollment_photos_total",
+                            "Enrollment photos the pipeline accepted, or refused and why",
+                            ["result", "reason"])  # accepted/none, refused/<the refusal's ErrorCode>
+
+# -- the services' own figures -----------------------------------------------------------------
+FACES_PER_IMAGE = Histogram(
+    "attendance_faces_per_image", "Usable faces the detector found in one photo", ["kind"],
+    # Between whole numbers: le="0.5" counts photos without a face, le="1.5" those with at
+    # most one, and histogram_quantile's estimates centre on whole faces.
+    buckets=(0.5, 1.5, 2.5, 3.5, 5.5, 8.5, 12.5, 20.5, 30.5, 50.5, 80.5),
+)
+MODEL_LOAD_SECONDS = Gauge("attendance_model_load_seconds",
+                           "Seconds this process took at start to load its model and make it ready",
+                           ["service", "model", "runtime"])
+UNKNOWN_FACES = Counter("attendance_unknown_faces_total", "Recognized faces that matched nobody", ["model"])
+SIMILARITY_BUCKETS = (0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 1.0)
+BEST_SIMILARITY = Histogram("attendance_match_best_similarity",
+                            "Cosine similarity of each recognized face's best candidate in the gallery", ["model"],
+                            buckets=SIMILARITY_BUCKETS)
+MATCH_SIMILARITY = Histogram("attendance_match_similarity",
+                             "Cosine similarity of each matched face to the person it was matched to", ["model"],
+                             buckets=SIMILARITY_BUCKETS)
+
+# RabbitMQ's per-queue figures, from its rabbitmq_prometheus plugin (/metrics/detailed on
+# port 15692): the families the scrape configs ask for (deploy/prometheus/prometheus.yml,
+# launcher/prometheus.py) and the names the alerts and the dashboard use from them.
+RABBITMQ_PORT = 15692
+RABBITMQ_QUEUE_FAMILIES = ("queue_coarse_metrics", "queue_consumer_count")
+RABBITMQ_QUEUE_METRICS = (
+    "rabbitmq_detailed_queue_messages_ready",  # waiting for a consumer: the backlog
+    "rabbitmq_detailed_queue_messages_unacked",  # being worked on
+    "rabbitmq_detailed_queue_messages",  # both
+    "rabbitmq_detailed_queue_consumers",  # worker copies consuming the queue
+)
 
 
 class Health:
@@ -53,8 +113,21 @@ class Health:
         return all(checks.values()), checks
 
 
+def multiprocess_mode() -> bool:
+    """Whether prometheus-client runs in multiprocess mode here: it decides once, when it
+    is imported, from ``PROMETHEUS_MULTIPROC_DIR``; its metrics then write to that directory."""
+    return values.ValueClass is not values.MutexValue
+
+
 def metrics_payload() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+    """This process's metrics; in multiprocess mode, those of every process of this gateway copy."""
+    if not multiprocess_mode():
+        return generate_latest(), CONTENT_TYPE_LATEST
+    from prometheus_client import multiprocess
+
+    registry = CollectorRegistry()  # a fresh one per scrape, as prometheus-client's docs say
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 def serve_health(port: int, health: Health, service: str) -> ThreadingHTTPServer:

@@ -25,6 +25,7 @@ carries it out on a channel; :class:`Worker` is the pika consumer around both.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import time
@@ -33,11 +34,13 @@ from dataclasses import dataclass
 from typing import Callable, Sequence, Union
 
 from shared import pipeline
-from shared.broker import REFUSED_ERRORS, Outgoing, answer, answer_job, connect, declare_topology, publish, to_queue
+from shared.broker import (ENQUEUED_AT, REFUSED_ERRORS, Outgoing, answer, answer_job, connect, declare_topology,
+                           publish, to_queue)
 from shared.config import Settings
-from shared.contracts import ErrorCode, Job, JobError, Reply
+from shared.contracts import ENROLL, ErrorCode, Job, JobError, Reply
 from shared.logs import request_context
-from shared.metrics import JOB_SECONDS, JOBS, Health
+from shared.metrics import (DEAD_LETTERS, ENROLLMENT_PHOTOS, JOB_SECONDS, JOBS, QUEUE_WAIT_SECONDS, REDELIVERIES,
+                            Health)
 from shared.pipeline import Stage
 from shared.reconnect import keep_connected
 
@@ -57,12 +60,17 @@ class Delivery:
     reply_to: str | None = None
     correlation_id: str | None = None
     deliveries: int = 0  # earlier deliveries of this message (quorum queues' x-delivery-count)
+    enqueued_at: float | None = None  # when it was published (Unix time, s; header x-enqueued-at-ms), if it says
 
     @classmethod
     def from_pika(cls, method, props, body: bytes) -> "Delivery":
-        count = (props.headers or {}).get("x-delivery-count", 0)
+        headers = props.headers or {}
+        count = headers.get("x-delivery-count", 0)
+        enqueued_ms = headers.get(ENQUEUED_AT)
         return cls(body, method.delivery_tag, props.reply_to, props.correlation_id,
-                   count if isinstance(count, int) else 0)
+                   count if isinstance(count, int) else 0,
+                   enqueued_ms / 1000 if isinstance(enqueued_ms, (int, float)) and not isinstance(enqueued_ms, bool)
+                   else None)
 
 
 @dataclass(frozen=True)
@@ -146,16 +154,43 @@ class Deadline(Policy):
         return Decision("expired", job.kind, ACK, (answer_job(job, reply),))
 
 
-class Metrics(Policy):
-    """``attendance_jobs_total`` by outcome; ``attendance_job_seconds`` of settled jobs."""
+# The refusals of an enrollment photo (the codes the gateway reports per photo):
+# attendance_enrollment_photos_total counts them at the stage that decides them.
+ENROLLMENT_REFUSALS = frozenset({ErrorCode.NO_FACE, ErrorCode.MULTIPLE_FACES, ErrorCode.FACE_TOO_SMALL,
+                                 ErrorCode.NOT_AN_IMAGE, ErrorCode.IMAGE_TOO_LARGE, ErrorCode.LOOKALIKE})
 
-    def __init__(self, stage: Stage):
-        self.service = stage.name
+
+class Metrics(Policy):
+    """Per stage and kind: ``attendance_jobs_total`` by outcome;
+    ``attendance_job_seconds``, the work time of acked jobs (from the worker
+    receiving the job to its ack); ``attendance_queue_wait_seconds``, from the
+    job's publishing (header ``x-enqueued-at-ms``) to the worker receiving it (a
+    redelivered job's counts from its first publishing); redeliveries, dead
+    letters, and enrollment photos refused (by the stage that refuses them) or
+    accepted (by the last stage)."""
+
+    def __init__(self, stage: Stage, clock: Callable[[], float] = time.time):
+        self.service, self.last = stage.name, stage.next is None
+        self.clock = clock
 
     def after(self, delivery, decision, seconds):
-        JOBS.labels(self.service, decision.kind, decision.outcome).inc()
+        kind = decision.kind
+        JOBS.labels(self.service, kind, decision.outcome).inc()
         if decision.settle == ACK:
-            JOB_SECONDS.labels(self.service, decision.kind).observe(seconds)
+            JOB_SECONDS.labels(self.service, kind).observe(seconds)
+        if delivery.enqueued_at is not None:
+            # Received ``seconds`` ago; the clocks of two hosts may disagree a little.
+            QUEUE_WAIT_SECONDS.labels(self.service, kind).observe(
+                max(0.0, self.clock() - seconds - delivery.enqueued_at))
+        if delivery.deliveries > 0:
+            REDELIVERIES.labels(self.service, kind).inc()
+        if any(out.routing_key == pipeline.DEAD_LETTER_QUEUE for out in decision.outgoing):
+            DEAD_LETTERS.labels(self.service, "unreadable" if kind == "unknown" else "delivery_limit").inc()
+        if kind == ENROLL:
+            if decision.outcome in ENROLLMENT_REFUSALS:
+                ENROLLMENT_PHOTOS.labels("refused", decision.outcome).inc()
+            elif decision.outcome == "ok" and self.last:
+                ENROLLMENT_PHOTOS.labels("accepted", "none").inc()
 
 
 def default_policies(stage: Stage, settings: Settings) -> list[Policy]:
@@ -170,32 +205,71 @@ class Processor:
         self.next_queue = pipeline.next_queue(stage)
 
     def decide(self, delivery: Delivery) -> Decision:
+        return self.decide_many([delivery])[0]
+
+    def decide_many(self, deliveries: Sequence[Delivery]) -> list[Decision]:
+        """One decision per delivery. Jobs the policies let through go to the
+        handler together when it can batch (``handler.batch``: jobs in, one
+        result or exception per job out) - the embedder runs one forward pass
+        for the faces of several photos; a batch that fails as a whole is
+        retried job by job, so one bad job cannot fail its neighbours."""
+        decisions: list[Decision | None] = [None] * len(deliveries)
+        admitted: list[tuple[int, Job]] = []
+        for i, delivery in enumerate(deliveries):
+            job, decisions[i] = self._admit(delivery)
+            if job is not None:
+                admitted.append((i, job))
+        batch = getattr(self.handler, "batch", None)
+        results: list = []
+        if batch is not None and len(admitted) > 1:
+            try:
+                results = list(batch([job for _, job in admitted]))
+            except Exception:  # noqa: BLE001 - each job on its own below
+                log.exception("a batch of %d jobs failed on the %s; handling them one by one",
+                              len(admitted), self.stage.name)
+                results = []
+        for n, (i, job) in enumerate(admitted):
+            with request_context(job.request_id):
+                outcome = results[n] if results else self._run(job)
+                decisions[i] = self._decision_for(deliveries[i], job, outcome)
+                log.info("%s job %s: %s", job.kind, job.job_id, decisions[i].outcome)
+        return decisions  # type: ignore[return-value]
+
+    def _admit(self, delivery: Delivery) -> tuple[Job | None, Decision | None]:
+        """The job to handle, or the decision made without the handler."""
         try:
             job = Job.from_bytes(delivery.body)
         except JobError as exc:
             log.warning("unreadable message on %s: %s", self.stage.queue, exc.message)
-            return Decision(ErrorCode.BAD_MESSAGE, "unknown", ACK, (
+            return None, Decision(ErrorCode.BAD_MESSAGE, "unknown", ACK, (
                 to_dead_letters(delivery, self.stage, exc.message),
                 *reply_to_delivery(delivery, "unknown", exc.code, exc.message)))
         with request_context(job.request_id):
-            decision = self._decide(delivery, job)
-            log.info("%s job %s: %s", job.kind, job.job_id, decision.outcome)
-        return decision
+            for policy in self.policies:
+                decision = policy.before(delivery, job)
+                if decision is not None:
+                    log.info("%s job %s: %s", job.kind, job.job_id, decision.outcome)
+                    return None, decision
+        return job, None
 
-    def _decide(self, delivery: Delivery, job: Job) -> Decision:
-        for policy in self.policies:
-            decision = policy.before(delivery, job)
-            if decision is not None:
-                return decision
+    def _run(self, job: Job):
+        """The handler's result for one job, or the exception it raised."""
         try:
-            outputs = self._outputs(job, self.handler(job))
-        except JobError as exc:
-            return Decision(exc.code, job.kind, ACK,
-                            (answer_job(job, Reply.failure(job.job_id, exc.code, exc.message, exc.details)),))
+            return self.handler(job)
+        except Exception as exc:  # noqa: BLE001 - judged in _decision_for
+            return exc
+
+    def _decision_for(self, delivery: Delivery, job: Job, outcome) -> Decision:
+        if isinstance(outcome, JobError):
+            return Decision(outcome.code, job.kind, ACK, (answer_job(
+                job, Reply.failure(job.job_id, outcome.code, outcome.message, outcome.details)),))
+        try:
+            if isinstance(outcome, Exception):
+                raise outcome
+            return Decision("ok", job.kind, ACK, self._outputs(job, outcome))
         except Exception:  # noqa: BLE001 - any crash: retry, bounded by the delivery limit
             log.exception("job %s crashed the %s (delivery %d)", job.job_id, self.stage.name, delivery.deliveries + 1)
             return Decision("crashed", job.kind, RETRY, delay=RETRY_DELAY_SECONDS)
-        return Decision("ok", job.kind, ACK, outputs)
 
     def _outputs(self, job: Job, result) -> tuple[Outgoing, ...]:
         if isinstance(result, Job):
@@ -259,26 +333,47 @@ class Worker:
         # One work thread: the models use every core already; jobs queue here
         # in delivery order (PREFETCH bounds how many).
         self.work = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{stage.name}-work")
+        self._waiting: collections.deque = collections.deque()  # deliveries the work thread has not taken yet
+        batches = hasattr(processor.handler, "batch") and settings is not None
+        self.batch_max = settings.batch_max if batches else 1
+        self.batch_wait = settings.batch_wait_ms / 1000 if batches else 0.0
         self._stopping = False
         self._consuming = None  # (connection, channel) while consuming
 
     def on_message(self, channel, method, props, body: bytes) -> None:
-        """On the connection's thread: hand the delivery to the work thread."""
-        started = time.monotonic()
-        delivery = Delivery.from_pika(method, props, body)
-        connection = channel.connection
-        self.work.submit(self._process, connection, channel, delivery, started)
+        """On the connection's thread: queue the delivery for the work thread."""
+        self._waiting.append((channel.connection, channel, Delivery.from_pika(method, props, body), time.monotonic()))
+        self.work.submit(self._process_waiting)
 
-    def _process(self, connection, channel, delivery: Delivery, started: float) -> None:
-        """On the work thread: decide, wait out a retry's delay, send the decision back."""
-        decision = self.processor.decide(delivery)
-        if decision.delay:
-            time.sleep(decision.delay)
-        try:
-            connection.add_callback_threadsafe(
-                functools.partial(self._settle, channel, delivery, decision, started))
-        except Exception:  # noqa: BLE001 - connection closed meanwhile: the broker redelivers
-            log.warning("connection gone before a %s job could be settled; the broker redelivers it", decision.kind)
+    def _take(self) -> list:
+        """Up to ``batch_max`` queued deliveries; when fewer are there, wait at
+        most ``batch_wait`` for more (deliveries prefetched a moment apart)."""
+        taken, deadline = [], time.monotonic() + self.batch_wait
+        while len(taken) < self.batch_max:
+            try:
+                taken.append(self._waiting.popleft())
+            except IndexError:
+                if not taken or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.001)
+        return taken
+
+    def _process_waiting(self) -> None:
+        """On the work thread: decide a batch, wait out a retry's delay, send the decisions back."""
+        taken = self._take()
+        if not taken:
+            return  # an earlier call took these deliveries in its batch
+        decisions = self.processor.decide_many([delivery for _, _, delivery, _ in taken])
+        delay = max(d.delay for d in decisions)
+        if delay:
+            time.sleep(delay)
+        for (connection, channel, delivery, started), decision in zip(taken, decisions):
+            try:
+                connection.add_callback_threadsafe(
+                    functools.partial(self._settle, channel, delivery, decision, started))
+            except Exception:  # noqa: BLE001 - connection closed meanwhile: the broker redelivers
+                log.warning("connection gone before a %s job could be settled; the broker redelivers it",
+                            decision.kind)
 
     def _settle(self, channel, delivery: Delivery, decision: Decision, started: float) -> None:
         """On the connection's thread again: publish, then ack or requeue."""
@@ -293,7 +388,8 @@ class Worker:
             declare_topology(connection, self.settings)
             channel = connection.channel()
             channel.confirm_delivery()
-            channel.basic_qos(prefetch_count=self.settings.prefetch)
+            # A batching handler needs the deliveries of a batch at hand.
+            channel.basic_qos(prefetch_count=max(self.settings.prefetch, self.batch_max))
             prepare = self.on_connect(channel) if self.on_connect else None
             if prepare is not None:
                 pending = self.work.submit(prepare)

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from services.detector import core
 from shared import contracts, imaging, service
 from shared.contracts import Reply
-from shared.metrics import FACES
+from shared.metrics import FACES, FACES_PER_IMAGE, MODEL_LOAD_SECONDS
 
 log = logging.getLogger(__name__)
 
 
 def setup(settings, health):
+    started = time.monotonic()
     detector = core.MtcnnDetector(settings.detect_max_side)
+    MODEL_LOAD_SECONDS.labels("detector", "mtcnn", "tensorflow").set(time.monotonic() - started)
     rules = core.QualityRules(settings.detect_min_face_px, settings.detect_min_confidence)
     log.info("MTCNN loaded (%d networks compiled); min face %d px, min confidence %.2f",
              detector.compiled_networks, rules.min_face_px, rules.min_confidence)
@@ -21,7 +24,9 @@ def setup(settings, health):
         if job.image is None:
             raise contracts.JobError(contracts.ErrorCode.BAD_MESSAGE, "detect job without an image")
         image = imaging.decode_image(job.image)
-        chosen = core.select_faces(job.kind, detector.detect(image), rules)
+        detections = detector.detect(image)
+        FACES_PER_IMAGE.labels(job.kind).observe(sum(1 for d in detections if rules.usable(d)))
+        chosen = core.select_faces(job.kind, detections, rules)
         FACES.labels("detector").inc(len(chosen))
         if not chosen:  # recognition of a photo without faces: nothing to embed
             return Reply(job_id=job.job_id, ok=True, faces=[])

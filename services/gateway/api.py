@@ -26,7 +26,7 @@ from services.gateway.settings_api import settings_blueprint
 from services.gateway.pipeline import PipelineClient
 from shared import logs
 from shared.config import Settings
-from shared.metrics import HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
+from shared.metrics import HTTP_IN_FLIGHT, HTTP_REQUESTS, HTTP_SECONDS, metrics_payload
 from shared.probe import Probe
 from shared.storage import Storage
 
@@ -132,6 +132,8 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     @app.before_request
     def start_timer():
+        HTTP_IN_FLIGHT.inc()
+        g.in_flight = True  # end_log_context takes it back, whatever happens to the request
         g.started = time.monotonic()
         g.request_id = request_id(request.headers.get("X-Request-ID"))
         g.log_context = logs.REQUEST_ID.set(g.request_id)  # every log line and job of this request names it
@@ -166,6 +168,8 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     @app.teardown_request
     def end_log_context(exc):
+        if g.pop("in_flight", False):
+            HTTP_IN_FLIGHT.dec()
         if "log_context" in g:
             logs.REQUEST_ID.reset(g.log_context)
 
@@ -230,7 +234,7 @@ def create_app(settings: Settings, pipeline: PipelineClient, storage: Storage,
 
     @app.get("/metrics")
     def metrics():
-        body, ctype = metrics_payload()
+        body, ctype = metrics_payload()  # every gateway process's, with GATEWAY_PROCESSES > 1
         return Response(body, content_type=ctype)
 
     app.register_blueprint(openapi_blueprint())  # GET /api/v1/openapi.json

@@ -1,33 +1,70 @@
-"""Gateway service: the HTTP API, served by gunicorn (threads, one process).
+"""Gateway service: the HTTP API, served by gunicorn (threads; ``GATEWAY_PROCESSES``
+processes, default one).
 
-One process with many threads: each process owns one broker connection (its
-pipeline I/O thread) and its own Prometheus registry. Scale the gateway by
-running more copies behind a load balancer, not more processes per copy.
+Each process owns one broker connection (its pipeline I/O thread, created after
+the fork, in ``load``) and serves ``GATEWAY_THREADS`` requests at once. Scale
+the gateway by running more copies behind a load balancer, or more processes
+per copy.
+
+Metrics with several processes: each process counts its own requests, so
+prometheus-client runs in multiprocess mode. ``main`` creates a directory of
+this copy's own (``attendance-gateway-metrics-*`` in the temporary directory,
+removed when the gateway exits) and sets ``PROMETHEUS_MULTIPROC_DIR`` to it
+before anything imports prometheus-client - which is why the app's modules are
+imported in ``build_app``, in the worker process, and not at the top of this
+module. Every process writes its values there, ``/metrics`` adds them up
+(``shared/metrics.py``), and the master drops the live gauges (requests in
+flight) of a worker that exits (``child_exit``). With one process nothing of
+this happens: one registry per process, as always.
 """
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
+import tempfile
 
 from gunicorn.app.base import BaseApplication
 
-from attendance.store import AttendanceStore
 from services.gateway import auth
-from services.gateway.api import create_app
-from services.gateway.pipeline import PipelineClient
 from shared import config, logs
 from shared.credentials import is_loopback_host
-from shared.storage import Storage
 
 log = logging.getLogger(__name__)
 
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
 
 def build_app(settings):
+    # Imported here, in the worker process: these modules define the metrics
+    # (see the module's docstring).
+    from attendance.store import AttendanceStore
+    from services.gateway.api import create_app
+    from services.gateway.pipeline import PipelineClient
+    from shared.storage import Storage
+
     # A short server selection: with the database down, requests hear 503 in 2 s.
     storage = Storage(settings.mongo_uri, settings.mongo_db, timeout_ms=2000)
     attendance = AttendanceStore(storage)
     pipeline = PipelineClient(settings).start(wait_seconds=10)
     return create_app(settings, pipeline, storage, attendance)
+
+
+def child_exit(server, worker) -> None:
+    """gunicorn's hook, in the master: a worker exited; its live gauges leave the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def multiprocess_metrics_dir() -> str:
+    """Create this copy's metrics directory and put prometheus-client in multiprocess mode."""
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before its multiprocess directory was set")
+    path = tempfile.mkdtemp(prefix="attendance-gateway-metrics-")
+    os.environ[MULTIPROC_VARIABLE] = path
+    return path
 
 
 class GatewayServer(BaseApplication):
@@ -37,7 +74,7 @@ class GatewayServer(BaseApplication):
 
     def load_config(self):
         self.cfg.set("bind", f"{self.settings.gateway_host}:{self.settings.gateway_port}")
-        self.cfg.set("workers", 1)
+        self.cfg.set("workers", self.settings.gateway_processes)
         self.cfg.set("worker_class", "gthread")
         self.cfg.set("threads", self.settings.gateway_threads)
         self.cfg.set("timeout", 120)
@@ -45,6 +82,8 @@ class GatewayServer(BaseApplication):
         self.cfg.set("accesslog", None)  # the app logs each request, redacted (see api.py)
         self.cfg.set("control_socket_disable", True)  # one per host would clash between copies
         self.cfg.set("loglevel", self.settings.log_level.lower())
+        if self.settings.gateway_processes > 1:
+            self.cfg.set("child_exit", child_exit)
 
     def load(self):
         # Runs in the worker process, after the fork: the broker connection and
@@ -55,6 +94,8 @@ class GatewayServer(BaseApplication):
 
 def refusal(settings) -> str | None:
     """Why the gateway must not start with these settings, or None."""
+    if settings.gateway_processes < 1:
+        return f"GATEWAY_PROCESSES={settings.gateway_processes}: at least 1"
     try:
         env_keys = auth.environment_keys(settings.api_tokens, settings.api_admin_key)
     except ValueError as exc:  # refuse a malformed key list before forking
@@ -73,5 +114,11 @@ def main() -> None:
     if problem:
         log.error("%s", problem)
         sys.exit(2)
-    log.info("gateway listening on http://%s:%d", settings.gateway_host, settings.gateway_port)
-    GatewayServer(settings).run()
+    metrics_dir = multiprocess_metrics_dir() if settings.gateway_processes > 1 else None
+    log.info("gateway listening on http://%s:%d (%d process(es)%s)", settings.gateway_host, settings.gateway_port,
+             settings.gateway_processes, f", metrics in {metrics_dir}" if metrics_dir else "")
+    try:
+        GatewayServer(settings).run()
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -19,7 +19,7 @@ from services.matcher.gallery import Gallery
 from shared import contracts
 from shared.broker import to_gallery
 from shared.contracts import ENROLL, ErrorCode, GalleryChange, JobError, MatchScope, Reply
-from shared.metrics import GALLERY_SIZE
+from shared.metrics import BEST_SIMILARITY, GALLERY_SIZE, MATCH_SIMILARITY, UNKNOWN_FACES
 from shared.models import review_floor_for, threshold_for
 from shared.storage import UNAVAILABLE_ERRORS, Storage, person_id_of, record
 from shared.worker import Result
@@ -29,6 +29,18 @@ log = logging.getLogger(__name__)
 
 def database_unavailable() -> JobError:
     return JobError(ErrorCode.DATABASE_UNAVAILABLE, "the database is not reachable; try again shortly")
+
+
+def observe(model: str, faces: list[dict]) -> None:
+    """Metrics of a recognition's answer: faces that matched nobody, the
+    similarity of each face's best candidate, and of each match."""
+    for face in faces:
+        if face["match"] is None:
+            UNKNOWN_FACES.labels(model).inc()
+        elif face["similarity"] is not None:
+            MATCH_SIMILARITY.labels(model).observe(face["similarity"])
+        if face["candidates"]:
+            BEST_SIMILARITY.labels(model).observe(max(c["similarity"] for c in face["candidates"]))
 
 
 class Matcher:
@@ -160,6 +172,7 @@ class Matcher:
                                       roster)
         faces = [core.face_result(f, c, d, persons, thresholds.match)
                  for f, c, d in zip(job.faces, per_face, decisions)]
+        observe(job.model, faces)
         if scope.verify is not None:
             target = self._ids_of([scope.verify]).get(scope.verify)
             sims = self.gallery.similarities(job.model, vectors, [target] if target else [])

@@ -70,16 +70,28 @@ def test_thresholds_change_at_run_time_on_every_matcher(api, enrolled, strict_th
 
 
 def test_near_misses_are_reviewed_confirmed_or_rejected_and_audited(api, enrolled, strict_thresholds):
-    sid = session(api, [MADONNA, ELTON])
-    before = requests.get(api.url(f"/persons/{MADONNA}"), timeout=10).json()["images_count"]
-    out = checkin(api, sid, "door.jpg", jpeg_side_by_side(photos("val", "madonna")[1], photos("val", "elton_john")[1]))
+    # A person of this test's own (the confirmation enrolls a face: the shared people stay as they are).
+    newcomer = api.enroll("REV-1", "Mindy Kaling", photos("train", "mindy_kaling")[:3])
+    assert newcomer.status_code == 201, newcomer.text
+    try:
+        review_flow(api)
+    finally:
+        requests.delete(api.url("/persons/REV-1?erase_attendance=true"), timeout=10)
+
+
+def review_flow(api):
+    newcomer = "REV-1"  # enrolled from one train photo set; her val photo is the near miss confirmed below
+    sid = session(api, [newcomer, ELTON])
+    before = requests.get(api.url(f"/persons/{newcomer}"), timeout=10).json()["images_count"]
+    out = checkin(api, sid, "door.jpg", jpeg_side_by_side(photos("val", "mindy_kaling")[1],
+                                                          photos("val", "elton_john")[1]))
     assert out["marked"] == []
     review = {r["rollNo"]: r for r in out["needs_review"]}
-    assert set(review) == {MADONNA, ELTON}
-    assert {"rollNo", "name", "similarity", "photo", "box", "id"} <= set(review[MADONNA])
+    assert set(review) == {newcomer, ELTON}
+    assert {"rollNo", "name", "similarity", "photo", "box", "id"} <= set(review[newcomer])
     assert requests.get(api.url(f"/sessions/{sid}/report"), timeout=10).json()["open_reviews"] == 2
 
-    confirmed = requests.post(api.url(f"/sessions/{sid}/reviews/{review[MADONNA]['id']}/confirm"), timeout=30,
+    confirmed = requests.post(api.url(f"/sessions/{sid}/reviews/{review[newcomer]['id']}/confirm"), timeout=30,
                               json={"reason": "it is her", "by": "Ms. Rao", "enroll": True}).json()
     assert confirmed["review"]["status"] == "confirmed" and confirmed["enrolled"] is True
     rejected = requests.post(api.url(f"/sessions/{sid}/reviews/{review[ELTON]['id']}/reject"), timeout=30,
@@ -91,12 +103,12 @@ def test_near_misses_are_reviewed_confirmed_or_rejected_and_audited(api, enrolle
 
     report = requests.get(api.url(f"/sessions/{sid}/report"), timeout=10).json()
     status = {r["rollNo"]: (r["status"], r["source"]) for r in report["rows"]}
-    assert status == {MADONNA: ("present", "review"), ELTON: ("absent", None)} and report["open_reviews"] == 0
+    assert status == {newcomer: ("present", "review"), ELTON: ("absent", None)} and report["open_reviews"] == 0
     audit = requests.get(api.url(f"/sessions/{sid}/audit"), timeout=10).json()["entries"]
-    assert [(e["rollNo"], e["action"], e["by"]) for e in audit] == [(MADONNA, "mark", "Ms. Rao"),
+    assert [(e["rollNo"], e["action"], e["by"]) for e in audit] == [(newcomer, "mark", "Ms. Rao"),
                                                                    (ELTON, "review_rejected", "Ms. Rao")]
     assert "confirmed: it is her" in audit[0]["reason"] and "rejected: a visitor" in audit[1]["reason"]
-    assert requests.get(api.url(f"/persons/{MADONNA}"), timeout=10).json()["images_count"] == before + 1
+    assert requests.get(api.url(f"/persons/{newcomer}"), timeout=10).json()["images_count"] == before + 1
     listed = requests.get(api.url(f"/sessions/{sid}/reviews?status=all"), timeout=10).json()["reviews"]
     assert {r["status"] for r in listed} == {"confirmed", "rejected"}
 

@@ -42,7 +42,7 @@ PORTS = {s.name: s.port for s in SERVICES}
 NEEDS_DATABASE = {GATEWAY.name} | {s.name for s in STAGES if s.needs_database}
 INFRASTRUCTURE = ("rabbitmq", "mongo")
 ALL_SERVICES = (*INFRASTRUCTURE, *APP_SERVICES)
-OPTIONAL_SERVICES = ("prometheus",)  # profile "monitoring": started only when asked for
+OPTIONAL_SERVICES = ("prometheus", "grafana")  # profile "monitoring": started only when asked for
 DOCKERFILE = "Dockerfile"
 
 
@@ -316,6 +316,29 @@ def test_no_other_port_is_published_beyond_loopback(compose, name):
 
 def test_prometheus_is_published_on_loopback_only(compose):
     assert _published(_service(compose, "prometheus")) == [Published("127.0.0.1", "9090", 9090)]
+
+
+def test_grafana_is_published_on_loopback_only(compose):
+    assert _published(_service(compose, "grafana")) == [Published("127.0.0.1", "3000", 3000)]
+
+
+def test_grafana_is_pinned_and_its_admin_password_comes_from_the_env_file(compose):
+    grafana = _service(compose, "grafana")
+    image, _, tag = grafana["image"].partition(":")
+    assert image == "grafana/grafana" and re.fullmatch(r"\d+\.\d+\.\d+", tag), grafana["image"]
+    env = grafana.get("environment") or {}
+    assert env.get("GF_SECURITY_ADMIN_PASSWORD") == TEST_ENV["GRAFANA_ADMIN_PASSWORD"]
+    assert env.get("GF_AUTH_ANONYMOUS_ENABLED") == "false" and env.get("GF_USERS_ALLOW_SIGN_UP") == "false"
+    assert "GRAFANA_ADMIN_PASSWORD" in REQUIRED_VARIABLES
+
+
+def test_grafana_gets_the_provisioning_and_the_dashboard(compose):
+    grafana = _service(compose, "grafana")
+    mounts = {target: Path(source) for source, target in _volumes(grafana)}
+    assert mounts["/etc/grafana/provisioning"] == ROOT / "deploy" / "grafana" / "provisioning"
+    assert mounts["/etc/grafana/dashboards"] == ROOT / "deploy" / "grafana" / "dashboards"
+    assert (mounts["/etc/grafana/dashboards"] / "attendance.json").is_file()
+    assert _named_volumes(compose, grafana).get("/var/lib/grafana") == "grafana-data"
 
 
 def test_databases_keep_their_data_in_named_volumes(compose):

@@ -263,3 +263,59 @@ def test_keep_connected_backs_off_resets_after_success_and_reports_down():
     assert events == ["fail", "fail", "serve", "fail", "crash", "stop"]
     assert sleeps == [1, 2, 1, 2, 4]  # doubled, reset by the successful connect, capped at 4
     assert len(downs) == 6
+
+
+# --- batching ------------------------------------------------------------------------------------
+class BatchingHandler:
+    """Handles one job, or several in one call (as the embedder does)."""
+
+    def __init__(self, fail_batch=False):
+        self.batches, self.singles, self.fail_batch = [], [], fail_batch
+
+    def __call__(self, j):
+        self.singles.append(j.job_id)
+        if j.image == b"bad":
+            raise JobError(ErrorCode.NO_FACE, "no face")
+        return j.evolve(image=None)
+
+    def batch(self, jobs):
+        self.batches.append([j.job_id for j in jobs])
+        if self.fail_batch:
+            raise RuntimeError("the batch as a whole failed")
+        return [JobError(ErrorCode.NO_FACE, "no face") if j.image == b"bad" else j.evolve(image=None) for j in jobs]
+
+
+def test_a_batching_handler_gets_the_admitted_jobs_together():
+    handler = BatchingHandler()
+    jobs = [job(job_id="a"), job(job_id="b", deadline=time.time() - 1), job(job_id="c", image=b"bad"), job(job_id="d")]
+    decisions = processor(handler).decide_many([delivery(j.to_bytes(), tag=i) for i, j in enumerate(jobs)])
+    assert handler.batches == [["a", "c", "d"]] and handler.singles == []  # b expired: never handled
+    assert [d.outcome for d in decisions] == ["ok", "expired", ErrorCode.NO_FACE, "ok"]
+
+
+def test_a_batch_that_fails_as_a_whole_is_retried_job_by_job():
+    handler = BatchingHandler(fail_batch=True)
+    jobs = [job(job_id="a"), job(job_id="c", image=b"bad")]
+    decisions = processor(handler).decide_many([delivery(j.to_bytes()) for j in jobs])
+    assert handler.singles == ["a", "c"] and [d.outcome for d in decisions] == ["ok", ErrorCode.NO_FACE]
+
+
+def test_the_worker_takes_what_is_waiting_as_one_batch():
+    import dataclasses
+
+    from shared import config
+
+    class Method:
+        delivery_tag = 1
+
+    handler = BatchingHandler()
+    settings = dataclasses.replace(config.load(), batch_max=3, batch_wait_ms=0)
+    worker = Worker(FIRST, processor(handler), settings, health=None)
+    channel = StubChannel()
+    worker.work.submit(time.sleep, 0.2).result  # keep the work thread busy while 4 deliveries arrive
+    for i in range(4):
+        worker.on_message(channel, Method(), pika.BasicProperties(), job(job_id=f"j{i}").to_bytes())
+    worker.work.shutdown(wait=True)
+    assert handler.batches == [["j0", "j1", "j2"]] and handler.singles == ["j3"]  # at most batch_max at once
+    channel.connection.run_callbacks()
+    assert [e[0] for e in channel.events].count("ack") == 4
