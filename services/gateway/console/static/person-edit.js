@@ -1,11 +1,12 @@
 // The dialog that edits a person's record: only the fields changed are sent.
 import {call, personUrl, sendJson} from "./api.js";
-import {$, busy, show} from "./dom.js";
+import {$, busy, show, trapFocus} from "./dom.js";
 import {errorBox} from "./messages.js";
 
 const EDITABLE = ["name", "fatherName", "department", "contact"];
 const dialog = $("edit-dialog"), form = $("edit-form");
 let editing = null;  // {person, saved}: the person in the dialog, and what to do once saved
+trapFocus(dialog);
 
 // saved(person): called with the record as the gateway has it after the change.
 export function openEdit(person, saved) {

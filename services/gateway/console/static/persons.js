@@ -1,70 +1,82 @@
-// The persons list: filter by department, add photos, edit, delete.
-import {call, personUrl} from "./api.js";
+// The people list: GET api/v1/persons once, then searched (name, roll no., department) and paged in the
+// browser; each roll number opens the person's page.
+import {canLoad} from "./auth.js";
 import {$, el, show} from "./dom.js";
 import {fmt} from "./format.js";
-import {errorBox, note, warning} from "./messages.js";
-import {openEdit} from "./person-edit.js";
-import {FIELDS, photoResults} from "./records.js";
-import {loadTable, tableOf} from "./tables.js";
+import {note} from "./messages.js";
+import {makePager} from "./pager.js";
+import {onShow, personHash} from "./router.js";
+import {fillTable, loadTable, tableOf} from "./tables.js";
 
-const table = tableOf("persons");
-const filter = $("persons-filter");
+const table = tableOf("persons"), search = $("people-search");
+let all = null;  // the list as last fetched; null: fetch it when the page is shown
+const pager = makePager($("persons-pager"), render);
 
-export function loadPersons() {
-  const dept = filter.elements.department.value.trim();
+// The list changed (enrolled, edited, deleted): fetch it again next time it is shown.
+export function forgetPersons() { all = null; }
+
+// A message on the people page (e.g. "Deleted …" after leaving a person's page).
+export const flashPersons = (text) => show(table.message, note(text));
+
+function loadPersons() {
   return loadTable(table, {
-    url: () => "api/v1/persons" + (dept ? "?department=" + encodeURIComponent(dept) : ""),
-    items: (data) => data.persons || [],
+    url: () => "api/v1/persons",
+    items: (data) => visible(),
+    loaded: (data) => { all = data.persons || []; fillDepartments(); },
     row: personRow,
-    caption: (persons) => persons.length + " person(s)" + (dept ? " in " + dept : ""),
+    caption,
+    failed: () => { all = null; $("persons-pager").hidden = true; },
   });
 }
 
+export function clearPersons() {
+  all = null;
+  show(table.body);
+  table.caption.textContent = "";
+  $("persons-pager").hidden = true;
+}
+
+function fillDepartments() {
+  const select = search.elements.department, chosen = select.value;
+  const departments = [...new Set(all.map((p) => p.department).filter(Boolean))].sort((a, b) => a.localeCompare(b));
+  show(select, el("option", {value: ""}, "all departments"), ...departments.map((d) => el("option", {value: d}, d)));
+  select.value = departments.includes(chosen) ? chosen : "";
+}
+
+function matching() {
+  const q = search.elements.q.value.trim().toLowerCase(), dept = search.elements.department.value;
+  return (all || []).filter((p) => (!dept || p.department === dept) &&
+    (!q || [p.rollNo, p.name, p.department].some((v) => (v || "").toLowerCase().includes(q))));
+}
+
+function visible() { return pager.slice(matching()); }
+
+function caption() {
+  const found = matching().length, total = (all || []).length;
+  if (!total) return "Nobody is enrolled yet.";
+  if (!found) return "Nobody matches the search (" + total + " people in all).";
+  return "Showing " + pager.range(found) + " of " + found + (found < total ? " matching (" + total + " in all)" : " people") + ".";
+}
+
+function render() {
+  if (all) fillTable(table, visible(), personRow, caption);
+}
+
 function personRow(p) {
-  const label = p.rollNo + " (" + p.name + ")";
-  const upload = el("input", {type: "file", accept: document.querySelector("#enroll-form input[type=file]").accept, multiple: "",
-                              "aria-label": "Add photos for " + label, onchange: (e) => addPhotos(p, e.target)});
   return el("tr", {},
-    FIELDS.map(([key]) => el("td", {}, fmt(p[key]))),
-    el("td", {class: "actions"},
-      el("label", {class: "filebtn"}, "Add photos", upload),
-      el("button", {type: "button", "aria-label": "Edit " + label, onclick: () => openEdit(p, saved)}, "Edit"),
-      el("button", {type: "button", class: "danger", "aria-label": "Delete " + label, onclick: (e) => removePerson(p, e.target)}, "Delete")));
+    el("td", {}, el("a", {href: personHash(p.rollNo)}, p.rollNo)), el("td", {}, fmt(p.name)),
+    el("td", {}, fmt(p.department)),
+    el("td", {}, p.images_count ? String(p.images_count) : el("span", {class: "refused"}, "0 — not recognizable")),
+    el("td", {}, fmt(p.contact)));
 }
 
-function saved(person) {
-  show(table.message, note("Saved " + person.rollNo + "."));
-  loadPersons();
-}
+search.addEventListener("input", (event) => {
+  if (event.target.name === "size") pager.setSize(Number(event.target.value));
+  else pager.first();
+  render();
+});
+search.addEventListener("submit", (event) => event.preventDefault());
+$("people-reload").addEventListener("click", () => { show(table.message); loadPersons(); });
+pager.setSize(Number(search.elements.size.value));
 
-async function addPhotos(p, input) {
-  const out = table.message;
-  if (!input.files.length) return;
-  const body = new FormData();
-  for (const f of input.files) body.append("images", f);
-  input.disabled = true;
-  show(out, note("Adding " + input.files.length + " photo(s) for " + p.rollNo + "…"));
-  try {
-    const data = await call(personUrl(p.rollNo) + "/images", {method: "POST", body});
-    const accepted = (data.images || []).filter((i) => i.accepted).length;
-    show(out, el("h3", {}, "Photos for " + data.person.rollNo + " — now " + data.person.images_count + " enrolled"),
-         accepted ? null : warning("No photo was accepted" + (data.person.images_count ? "." :
-                                   " — " + data.person.rollNo + " cannot be recognized until a photo with one clear face is added.")),
-         photoResults(data.images));
-    loadPersons();
-  } catch (err) { show(out, errorBox(err)); }
-  finally { input.disabled = false; input.value = ""; }
-}
-
-async function removePerson(p, button) {
-  if (!confirm("Delete " + p.rollNo + " (" + p.name + ")? Their enrolled faces are removed too.")) return;
-  button.disabled = true;
-  show(table.message, note("Deleting " + p.rollNo + "…"));
-  try {
-    await call(personUrl(p.rollNo), {method: "DELETE"});
-    show(table.message, note("Deleted " + p.rollNo + "."));
-    loadPersons();
-  } catch (err) { show(table.message, errorBox(err)); button.disabled = false; }
-}
-
-filter.addEventListener("submit", (event) => { event.preventDefault(); show(table.message); loadPersons(); });
+onShow("people", () => { if (canLoad()) (all ? render() : loadPersons()); });

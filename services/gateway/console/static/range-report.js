@@ -3,7 +3,8 @@ import {ApiError, call, personUrl} from "./api.js";
 import {$, busy, el, show} from "./dom.js";
 import {apiLink} from "./downloads.js";
 import {fmt, percent, when} from "./format.js";
-import {errorBox, note, pill} from "./messages.js";
+import {errorBox, note} from "./messages.js";
+import {HISTORY_COLUMNS, historyCaption, historyRow, historySummary} from "./person-history.js";
 import {setRange, TZ} from "./times.js";
 
 const form = $("range-form"), csvLink = $("range-csv");
@@ -27,19 +28,10 @@ export function clearRangeReport() {
 }
 
 function renderPersonReport(data) {
-  const p = data.person || {}, history = data.history || [];
-  show(summary,
-       el("strong", {}, fmt(data.rollNo) + (p.name ? " (" + p.name + ")" : "") + ": " + percent(data.percentage) + " attended"),
-       " — " + fmt(data.sessions) + " session(s):",
-       pill("present", fmt(data.present) + " present"), pill("late", fmt(data.late) + " late"),
-       pill("absent", fmt(data.absent) + " absent"));
-  show(head, headRow("Session", "Starts", "Status", "Marked at"));
-  show(body, ...history.map((h) => el("tr", {},
-    el("td", {}, fmt(h.name)), el("td", {}, when(h.starts_at, true)), el("td", {}, pill(h.status)),
-    el("td", {}, when(h.marked_at, true)))));
-  caption.textContent = (history.length ? history.length + " session(s), oldest first"
-                                        : "No session with " + fmt(data.rollNo) + " on the roster") +
-                        "; " + when(data.from) + " up to " + when(data.to) + " (excluded).";
+  show(summary, ...historySummary(data));
+  show(head, headRow(...HISTORY_COLUMNS));
+  show(body, ...(data.history || []).map(historyRow));
+  caption.textContent = historyCaption(data);
 }
 
 function renderDepartmentReport(data) {

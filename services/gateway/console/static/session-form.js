@@ -2,7 +2,7 @@
 import {ApiError, call, sendJson} from "./api.js";
 import {$, busy, show} from "./dom.js";
 import {when} from "./format.js";
-import {errorBox, note} from "./messages.js";
+import {done, errorBox, note} from "./messages.js";
 import {openSession} from "./panel.js";
 import {loadSessions} from "./sessions.js";
 import {isoFromLocal, localInputValue} from "./times.js";
@@ -32,13 +32,17 @@ form.addEventListener("submit", async (event) => {
     if (f.grace_minutes.value !== "") body.grace_minutes = Number(f.grace_minutes.value);
     show(out, note("Creating the session…"));
     const s = await busy(form, "Creating…", () => call("api/v1/sessions", sendJson("POST", body)));
-    show(out, note("Created " + s.name + " — " + (s.roster || []).length + " person(s) on the roster, " +
+    show(out, done("Created " + s.name + " — " + (s.roster || []).length + " person(s) on the roster, " +
                    when(s.starts_at) + " to " + when(s.ends_at) + "."));
     form.reset();
     prefillWindow();
+// On a phone the form starts folded: the sessions (and check-in) come first.
+if (window.matchMedia("(max-width: 700px)").matches) $("new-session").open = false;
     loadSessions();
     openSession(s);
   } catch (err) { show(out, errorBox(err)); }
 });
 
 prefillWindow();
+// On a phone the form starts folded: the sessions (and check-in) come first.
+if (window.matchMedia("(max-width: 700px)").matches) $("new-session").open = false;

@@ -1,25 +1,30 @@
-// The status line: whether the gateway is ready (broker and database), checked every 15 s and on demand.
+// The gateway's readiness (broker and database): the header's status line, checked every 15 s and on demand,
+// and the System health section of Administration.
 import {$} from "./dom.js";
 
 let wasReady = null;      // the previous check's answer; null before the first
 let whenReady = () => {};
 
-async function checkReady() {
-  const dot = $("ready-dot"), text = $("ready-text");
-  let ready = false;
+// GET readyz: {ready, checks: {broker, database}}, or {ready: false, error} when the gateway cannot be reached.
+export async function readiness() {
   try {
     const res = await fetch("readyz", {cache: "no-store"});
     const data = await res.json();
-    const checks = Object.entries(data.checks || {}).map(([k, v]) => k + ": " + (v ? "ok" : "down")).join(", ");
-    ready = !!data.ready;
-    dot.className = "dot " + (ready ? "ok" : "bad");
-    text.textContent = (ready ? "Ready" : "Not ready") + (checks ? " — " + checks : "");
+    return {ready: !!data.ready, checks: data.checks || {}, status: res.status};
   } catch (e) {
-    dot.className = "dot bad";
-    text.textContent = "Gateway unreachable (" + e.message + ")";
+    return {ready: false, checks: {}, error: e.message};
   }
-  if (ready) whenReady(wasReady === false);
-  wasReady = ready;
+}
+
+async function checkReady() {
+  const dot = $("ready-dot"), text = $("ready-text");
+  const r = await readiness();
+  const down = Object.entries(r.checks).filter(([, ok]) => !ok).map(([name]) => name + " down").join(", ");
+  dot.className = "dot " + (r.ready ? "ok" : "bad");
+  const said = r.error ? "Gateway unreachable (" + r.error + ")" : r.ready ? "Ready" : "Not ready" + (down ? ": " + down : "");
+  if (text.textContent !== said) text.textContent = said;  // (the same words are not announced again)
+  if (r.ready) whenReady(wasReady === false);
+  wasReady = r.ready;
 }
 
 // Start checking; ready(afterOutage) runs on every ready answer (afterOutage: the previous one was not).
