@@ -94,11 +94,12 @@ class Reports:
     def department(self, department: str, start: str | None = None, end: str | None = None,
                    tz: dt.tzinfo = UTC) -> Report:
         lo, hi = parse_date_range(start, end, tz)
-        sessions = self.store.list_sessions(lo, hi, department=department)
+        # The department's week documents: a year is ~53 key lookups, not a
+        # scan of every session and mark (see attendance/store.py).
+        sessions, marks = self.store.department_sessions(department, lo, hi)
         persons = self.persons.list_persons(department)
         if not persons and not sessions:
             raise UnknownDepartment(f"no persons and no sessions in department {department}")
-        marks = self.store.marks_of_sessions([s["_id"] for s in sessions])
         data = department_summary(department, sessions, persons, marks)
         data.update(period(lo, hi, tz))
         return Report(data, data["rows"], DEPARTMENT_CSV, f"department-{department}")

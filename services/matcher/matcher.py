@@ -68,7 +68,7 @@ class Matcher:
         entries, version = None, 0
         try:
             version = self.storage.gallery_version()  # read first: later changes come as messages
-            entries = list(self.storage.iter_faces())
+            entries = list(self.storage.face_batches())  # whole matrices, not rows
         finally:
             with self._changes_lock:
                 held, self._held = self._held, None

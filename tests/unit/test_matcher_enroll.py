@@ -62,7 +62,7 @@ class FakeStorage:
     def gallery_version(self):
         return self.version
 
-    def iter_faces(self):
+    def face_batches(self):  # rows: Gallery.replace_all takes them as well as batches
         return list(self.faces.values())
 
 
@@ -175,7 +175,7 @@ class LoadingStorage(FakeStorage):
         super().__init__()
         self.stored, self.during_load = stored, during_load
 
-    def iter_faces(self):
+    def face_batches(self):  # rows: Gallery.replace_all takes them as well as batches
         rows = list(self.stored)  # the database as read before the changes
         self.during_load()
         yield from rows
