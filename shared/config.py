@@ -48,11 +48,15 @@ class Settings:
     detect_min_face_px: int = 20
     detect_min_confidence: float = 0.80
     detect_max_side: int = 1600
+    detect_min_face_fraction: float = 0.04  # smallest face looked for: this of the shorter side (at least DETECT_MIN_FACE_PX)
+    detect_enroll_min_face_fraction: float = 0.05  # the same for enrollment photos (portraits)
+    detect_runtime: str = "openvino"  # MTCNN's networks on openvino or onnxruntime
+    detect_threads: int = 1  # threads of MTCNN's networks; 0: the CPUs the process may use
     # --- embedder -----------------------------------------------------------
     embedder_model: str = "auto"
     facenet_h5_path: str = ""  # default: <assets_dir>/facenet_keras.h5
     keras_facenet_cache: str = "~/.keras-facenet"
-    embedder_runtime: str = "auto"  # auto: the fastest exact runtime of the model that loads, else keras
+    embedder_runtime: str = "auto"  # auto: the fastest runtime that loads and passes its check; exact: exact ones only
     embedder_threads: int = 0  # 0: the CPUs this process may use (affinity and cgroup quota)
     # --- matcher ------------------------------------------------------------
     match_threshold: float | None = None  # None: the model's default

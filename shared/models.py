@@ -38,9 +38,10 @@ class ModelSpec:
     image_size: int = 160
     # Other runtimes of the same weights, runtime name -> backend module; each
     # checks its vectors against ``backend`` at load. EMBEDDER_RUNTIME=auto
-    # tries the exact ones (cosine >= 0.9999; a reduced-precision backend says
-    # ``EXACT = False``) in this order, fastest first as measured with
-    # bench/embedder.py, then the reference backend, runtime "keras".
+    # tries them in this order, fastest first as measured with bench/embedder.py,
+    # then the reference backend, runtime "keras"; EMBEDDER_RUNTIME=exact only
+    # the exact ones (cosine >= 0.9999; a reduced-precision backend says
+    # ``EXACT = False`` and must pass its own calibration check to load).
     runtimes: dict[str, str] = field(default_factory=dict, hash=False)
 
 
@@ -53,8 +54,8 @@ MODELS = {
     # photos, leave-one-photo-out): genuine scores >= 0.467, impostor scores
     # <= 0.375; 0.42 is the middle of the error-free range 0.38-0.465.
     MSCELEB_128: ModelSpec(MSCELEB_128, 128, 0.42, backend="facenet_128_keras",
-                           runtimes={"onnxruntime": "facenet_128_onnx", "openvino": "facenet_128_openvino",
-                                     "onnxruntime-int8": "facenet_128_onnx_int8"}),
+                           runtimes={"onnxruntime-int8": "facenet_128_onnx_int8", "onnxruntime": "facenet_128_onnx",
+                                     "openvino": "facenet_128_openvino"}),
 }
 SPECS = MODELS  # the name the older code and tests use
 

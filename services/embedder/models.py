@@ -3,9 +3,12 @@
 ``EMBEDDER_MODEL=auto`` tries the models of ``shared.models.AUTO`` in order
 (the 512-d download first) and keeps the first that loads.
 ``EMBEDDER_RUNTIME=auto`` tries the model's runtimes (``ModelSpec.runtimes``,
-fastest first) and falls back to its reference runtime ``keras``; a named
-runtime (``keras``, ``onnxruntime``, ``openvino``) must load, or the start
-fails. Backends live in ``services/embedder/backends/``; this module only
+fastest first) and falls back to its reference runtime ``keras``: each runtime
+checks itself at load (an exact one gives the reference's vectors; the int8 one
+passed its calibration check: the model's threshold still makes no error on the
+data set) and one that fails is skipped. ``EMBEDDER_RUNTIME=exact`` tries only
+the exact ones. A named runtime (``keras``, ``onnxruntime``, ``openvino``,
+``onnxruntime-int8``) must load, or the start fails. Backends live in ``services/embedder/backends/``; this module only
 chooses and feeds them.
 """
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Embedder:
 
 def load_model(settings) -> Embedder:
     """The :class:`Embedder` for ``settings.embedder_model`` (a model name or ``auto``)
-    on ``settings.embedder_runtime`` (a runtime name or ``auto``)."""
+    on ``settings.embedder_runtime`` (a runtime name, ``auto`` or ``exact``)."""
     choice = settings.embedder_model
     if choice != "auto":
         if choice not in MODELS:
@@ -66,14 +69,15 @@ def load_model(settings) -> Embedder:
 
 
 def _load_runtime(model: str, settings) -> Embedder:
-    """``model`` on the configured runtime; with ``auto`` the first of its runtimes that loads."""
+    """``model`` on the configured runtime; with ``auto`` (``exact``) the first
+    of its (exact) runtimes that loads."""
     choice = getattr(settings, "embedder_runtime", "auto") or "auto"
     runtimes = list(runtimes_of(model))
-    if choice != "auto":
+    if choice not in ("auto", "exact"):
         if choice not in runtimes:
-            raise ValueError(f"EMBEDDER_RUNTIME={choice!r}: model {model} runs on auto, {', '.join(runtimes)}")
+            raise ValueError(f"EMBEDDER_RUNTIME={choice!r}: model {model} runs on auto, exact, {', '.join(runtimes)}")
         return _loaded(model, choice, settings)
-    candidates = [r for r in runtimes if r == REFERENCE_RUNTIME or _exact(model, r)]
+    candidates = [r for r in runtimes if choice == "auto" or r == REFERENCE_RUNTIME or _exact(model, r)]
     for i, runtime in enumerate(candidates):
         try:
             return _loaded(model, runtime, settings)
@@ -86,7 +90,7 @@ def _load_runtime(model: str, settings) -> Embedder:
 
 
 def _exact(model: str, runtime: str) -> bool:
-    """Whether ``auto`` may pick ``runtime``: a backend of reduced precision says ``EXACT = False``."""
+    """Whether ``exact`` may pick ``runtime``: a backend of reduced precision says ``EXACT = False``."""
     try:
         return bool(getattr(backend_of(model, runtime), "EXACT", True))
     except ImportError:

@@ -96,26 +96,40 @@ def settings(**kw):
     return dataclasses.replace(config.load({}), **{"embedder_model": MSCELEB_128, **kw})
 
 
-def test_auto_takes_the_first_exact_runtime_that_loads(fakes):
+def test_auto_takes_the_fastest_runtime_that_loads_and_passes_its_check(fakes):
     embedder = embedder_models.load_model(settings(embedder_runtime="auto"))
-    first = next(r for r in runtimes_of(MSCELEB_128) if r != "onnxruntime-int8")
-    assert embedder.runtime == first and fakes["calls"] == [first]
+    assert embedder.runtime == "onnxruntime-int8" and fakes["calls"] == ["onnxruntime-int8"]
     assert embedder.spec.name == MSCELEB_128  # the vectors are recorded under the model, not the runtime
 
 
-def test_auto_falls_back_to_keras_when_the_runtimes_fail(fakes, caplog):
+def test_auto_goes_on_when_the_int8_model_fails_its_calibration_check(fakes, caplog):
+    fakes["onnxruntime-int8"]["fails"] = RuntimeError("the int8 model failed its calibration check")
+    with caplog.at_level(logging.WARNING):
+        embedder = embedder_models.load_model(settings(embedder_runtime="auto"))
+    assert embedder.runtime == "onnxruntime" and fakes["calls"] == ["onnxruntime-int8", "onnxruntime"]
+    assert "failed its calibration check" in caplog.text
+
+
+def test_exact_takes_the_first_exact_runtime_that_loads(fakes):
+    embedder = embedder_models.load_model(settings(embedder_runtime="exact"))
+    first = next(r for r in runtimes_of(MSCELEB_128) if r != "onnxruntime-int8")
+    assert embedder.runtime == first and fakes["calls"] == [first]
+
+
+def test_exact_falls_back_to_keras_when_the_runtimes_fail(fakes, caplog):
     for runtime in runtimes_of(MSCELEB_128):
         if runtime != REFERENCE_RUNTIME:
             fakes[runtime]["fails"] = RuntimeError(f"{runtime} is broken")
     with caplog.at_level(logging.WARNING):
-        embedder = embedder_models.load_model(settings(embedder_runtime="auto"))
+        embedder = embedder_models.load_model(settings(embedder_runtime="exact"))
     assert embedder.runtime == REFERENCE_RUNTIME
-    assert "onnxruntime-int8" not in fakes["calls"]  # reduced precision: never by auto
+    assert "onnxruntime-int8" not in fakes["calls"]  # reduced precision: never by exact
     assert fakes["calls"][-1] == REFERENCE_RUNTIME
     assert "runtime onnxruntime unavailable (onnxruntime is broken)" in caplog.text
 
 
 def test_auto_skips_a_missing_package(fakes):
+    fakes["onnxruntime-int8"]["fails"] = ImportError("No module named 'onnxruntime'")
     fakes["onnxruntime"]["fails"] = ImportError("No module named 'onnxruntime'")
     assert embedder_models.load_model(settings(embedder_runtime="auto")).runtime == "openvino"
 
