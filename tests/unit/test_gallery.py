@@ -178,18 +178,21 @@ def test_changes_made_while_the_index_builds_are_not_lost():
     assert g.size("m") == 3000 - 10 + 1
 
 
-def test_stored_faces_come_as_batches_per_model():
-    from shared.storage import faces_of_batch
+def test_gallery_entries_come_as_batches_per_model():
+    from shared.storage import batches_of_entries, gallery_entry
 
     v = np.arange(4, dtype="<f4")
-    docs = [{"_id": "a", "model": "m", "person_id": "A", "vector": v.tobytes()},
-            {"_id": "b", "model": "m", "person_id": "B", "vector": [1.0, 2.0, 3.0, 4.0]},  # an older document
-            {"_id": "c", "model": "m2", "person_id": "C", "vector": v[:2].tobytes()},
-            {"_id": "d", "model": "m", "vector": v.tobytes()}]  # no person id yet: left out
-    batches = faces_of_batch(docs)
-    assert [(b.model, b.face_ids, b.person_ids) for b in batches] == [("m", ["a", "b"], ["A", "B"]),
-                                                                      ("m2", ["c"], ["C"])]
-    assert batches[0].vectors.tolist() == [[0, 1, 2, 3], [1, 2, 3, 4]] and batches[1].vectors.shape == (1, 2)
+    a = gallery_entry("A", [{"_id": "a2", "model": "m", "vector": (v + 1).tobytes()},
+                            {"_id": "a1", "model": "m", "vector": v.tobytes()},
+                            {"_id": "a3", "model": "m2", "vector": v[:2].tobytes()}])
+    b = gallery_entry("B", [{"_id": "b", "model": "m", "vector": [1.0, 2.0, 3.0, 4.0]},  # an older document
+                            {"_id": "c", "model": "m", "vector": v[:2].tobytes()}])  # another size: left out
+    assert a["n"] == 3 and b["n"] == 2
+    batches = batches_of_entries([a, b])
+    assert [(x.model, x.face_ids, x.person_ids) for x in batches] == [("m", ["a1", "a2", "b"], ["A", "A", "B"]),
+                                                                      ("m2", ["a3"], ["A"])]
+    assert batches[0].vectors.tolist() == [[0, 1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4]]
+    assert batches[1].vectors.shape == (1, 2)
 
 
 def test_the_index_asks_for_more_rows_when_one_person_fills_the_first_ones():
