@@ -19,7 +19,10 @@ size on, an inverted-file index (faiss IVF with 8-bit scalar-quantised codes:
 128 bytes a vector beside the exact rows) proposes candidate rows, and every
 candidate person is then scored exactly over all of their rows: similarities
 are always exact, and an approximation can only miss a person, never invent a
-match. The index is trained and filled by a background thread (from a load or
+match; and a face whose best candidate is below ``ANN_SURE_SIMILARITY`` (a
+stranger, whose best similarities are many and close together: where the index
+misses most, and where the decision depends on the exact best) is searched
+exactly. The index is trained and filled by a background thread (from a load or
 when the gallery crosses the threshold); until it is ready the search stays
 exact, and the changes made meanwhile are replayed into it before it takes
 over. Enrollments and erasures update it in place (no rebuild). ``exact=True``
@@ -41,6 +44,10 @@ BLOCK_ROWS = 1 << BLOCK_SHIFT  # rows per block (4 MB at 128-d): at most one blo
 FIRST_ROWS = 1024  # the first block starts this small and doubles up to BLOCK_ROWS
 ANN_MIN_ROWS = 50_000  # exact search below this many live vectors of a model
 ANN_NPROBE = 64  # lists visited per query: recall@1 0.999-1.0 at 1M on bench/matcher.py's data (32: 0.99, 16: 0.97)
+# The index's answer is kept when its best similarity is at least this (well
+# above any match threshold: the real genuine scores here are 0.47-0.95,
+# median 0.81); below it the exact search answers (strangers, poor photos).
+ANN_SURE_SIMILARITY = 0.6
 ANN_MAX_LISTS = 1024  # lists of the index: 4 * sqrt(rows), at most this
 ANN_TRAIN_PER_LIST = 40  # training vectors per list (faiss wants at least 39)
 ANN_CHUNK = 1 << 16  # rows added to a new index per step of its build
@@ -433,7 +440,19 @@ class _ModelIndex:
         if self.used == 0 or not self.slot_of:
             return [[] for _ in range(len(queries))]
         if self.ann is not None and not exact:
-            return self._search_ann(queries, top_k)
+            found = self._search_ann(queries, top_k)
+            # An index can miss the best person of a face that is near nobody
+            # in particular (a stranger: its best similarities are many and
+            # close); there, where the decision depends on the exact best,
+            # the exact search answers.
+            unsure = [j for j, r in enumerate(found) if not r or r[0].similarity < ANN_SURE_SIMILARITY]
+            if unsure:
+                for j, exact_found in zip(unsure, self._search_exact(queries[unsure], top_k)):
+                    found[j] = exact_found
+            return found
+        return self._search_exact(queries, top_k)
+
+    def _search_exact(self, queries: np.ndarray, top_k: int) -> list[list[Candidate]]:
         sims = self._all_sims(queries)  # (rows, faces)
         owner = self.owner[: self.used]
         return [self._best_people(sims[:, j], owner, top_k) for j in range(sims.shape[1])]

@@ -243,3 +243,19 @@ def test_the_gallery_lock_is_a_lock():
     for t in threads:
         t.join()
     assert count[0] == 8000
+
+
+def test_a_stranger_gets_the_exact_answer_even_through_the_index():
+    from services.matcher import gallery
+
+    _, vectors, owners = clustered(400, 10, 32, seed=9)
+    g = Gallery(ann_min_rows=2000, nprobe=4)  # an index that misses (43 of these 50 answers differ without the exact check)
+    g.replace_all([("m", [f"f{i}" for i in range(len(vectors))], owners, vectors)])
+    assert g.wait_for_index(120) and g.indexed("m")
+    rng = np.random.default_rng(3)
+    strangers = rng.standard_normal((50, 32)).astype(np.float32)
+    strangers /= np.linalg.norm(strangers, axis=1, keepdims=True)
+    found, exact = g.search_many("m", strangers, 3), g.search_many("m", strangers, 3, exact=True)
+    assert [r[0] for r in found] == [r[0] for r in exact]  # the best person and similarity, always
+    unsure = [j for j, r in enumerate(exact) if r[0].similarity < gallery.ANN_SURE_SIMILARITY]
+    assert len(unsure) >= 30 and all(found[j] == exact[j] for j in unsure)  # below the sure level: all of it
