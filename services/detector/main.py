@@ -14,17 +14,18 @@ log = logging.getLogger(__name__)
 
 def setup(settings, health):
     started = time.monotonic()
-    detector = core.MtcnnDetector(settings.detect_max_side)
-    MODEL_LOAD_SECONDS.labels("detector", "mtcnn", "tensorflow").set(time.monotonic() - started)
+    detector = core.FastMtcnnDetector(settings)
+    MODEL_LOAD_SECONDS.labels("detector", "mtcnn", detector.networks.runtime).set(time.monotonic() - started)
     rules = core.QualityRules(settings.detect_min_face_px, settings.detect_min_confidence)
-    log.info("MTCNN loaded (%d networks compiled); min face %d px, min confidence %.2f",
-             detector.compiled_networks, rules.min_face_px, rules.min_confidence)
+    log.info("MTCNN loaded on %s (%d threads); min face %d px and %.0f%% of the shorter side (enrollment %.0f%%), "
+             "min confidence %.2f", detector.networks.runtime, detector.networks.threads, rules.min_face_px,
+             100 * detector.sizes.fraction, 100 * detector.sizes.enroll_fraction, rules.min_confidence)
 
     def handle(job: contracts.Job):
         if job.image is None:
             raise contracts.JobError(contracts.ErrorCode.BAD_MESSAGE, "detect job without an image")
         image = imaging.decode_image(job.image)
-        detections = detector.detect(image)
+        detections = detector.detect(image, job.kind)
         FACES_PER_IMAGE.labels(job.kind).observe(sum(1 for d in detections if rules.usable(d)))
         chosen = core.select_faces(job.kind, detections, rules)
         FACES.labels("detector").inc(len(chosen))

@@ -17,11 +17,9 @@ reduced precision (vectors close to the reference's, not equal) declares
 from __future__ import annotations
 
 import importlib
-import math
-import os
-from pathlib import Path
 from types import ModuleType
 
+from shared.model_cache import available_cpus, cgroup_cpu_quota
 from shared.models import MODELS, REFERENCE_RUNTIME, runtimes_of
 
 
@@ -47,18 +45,8 @@ def cpu_threads(settings) -> int:
         raise ValueError(f"EMBEDDER_THREADS must be 0 (the CPUs available) or more, not {configured}")
     if configured:
         return configured
-    try:
-        available = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux
-        available = os.cpu_count() or 1
-    return max(1, min(available, _cgroup_cpu_quota() or available))
+    return available_cpus(_cgroup_cpu_quota())
 
 
-def _cgroup_cpu_quota(path: Path = Path("/sys/fs/cgroup/cpu.max")) -> int | None:
-    try:
-        quota, period = path.read_text().split()[:2]
-    except (OSError, ValueError):
-        return None
-    if quota == "max":
-        return None
-    return max(1, math.ceil(int(quota) / int(period)))
+# Module-level, so that cpu_threads looks it up at each call (the tests replace it).
+_cgroup_cpu_quota = cgroup_cpu_quota

@@ -28,12 +28,10 @@ something else fails to load instead of making wrong vectors.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
 import importlib
 import logging
 import os
-import subprocess
+import subprocess  # noqa: F401 - kept importable as onnx_export.subprocess (tests patch its run)
 import sys
 from dataclasses import dataclass
 from importlib import metadata
@@ -41,6 +39,8 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+
+from shared.model_cache import cache_dir, locked, run_converter, sha256_of  # noqa: F401 - shared with the detector
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +57,6 @@ EXACT_MIN_COSINE = 0.9999
 class Converted:
     onnx: Path
     check: Path  # .npz: images (the check input) and vectors (the Keras model's raw output)
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def cache_dir(settings) -> Path:
-    return Path(settings.assets_dir).expanduser() / "converted"
 
 
 def converted_paths(settings, reference: ModuleType) -> Converted:
@@ -112,18 +100,6 @@ def verify(forward, converted: Converted, min_cosine: float, runtime: str) -> fl
     return worst
 
 
-@contextlib.contextmanager
-def locked(path: Path):
-    import fcntl
-
-    with open(path, "a+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def ensure_converted(settings, reference: ModuleType, timeout: float = 900.0) -> Converted:
     """The ONNX copy for the current weights: from the cache, else converted now (in a child process)."""
     paths = converted_paths(settings, reference)
@@ -137,11 +113,7 @@ def ensure_converted(settings, reference: ModuleType, timeout: float = 900.0) ->
         command = [sys.executable, "-m", "services.embedder.backends.onnx_export", "--backend", reference.__name__,
                    "--weights", reference.weights_path(settings), "--onnx", str(paths.onnx),
                    "--check", str(paths.check)]
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0:
-            tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
-            raise RuntimeError(f"ONNX conversion of {reference.__name__} failed (exit {done.returncode}):\n{tail}")
+        run_converter(command, reference.__name__, timeout)
     if not (paths.onnx.is_file() and paths.check.is_file()):
         raise RuntimeError(f"ONNX conversion of {reference.__name__} left no {paths.onnx}")
     return paths
