@@ -31,7 +31,5 @@ unit: setup     ## unit tests only (no broker, no database, no models)
 e2e: infra      ## end-to-end tests only
 	$(PY) -m pytest tests/e2e
 
-bench: infra    ## benchmarks: threshold choice, latency, reports at scale (reports in bench/reports/)
-	$(PY) -m bench.threshold
-	$(PY) -m bench.latency
-	$(PY) -m bench.reports_at_scale
+bench: infra    ## benchmarks against the real stack and the in-process baselines: writes docs/PERFORMANCE.md (about 17 min)
+	$(PY) -m bench.performance

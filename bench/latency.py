@@ -19,15 +19,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from attendance_cli.client import Client
-from bench.report import write_report
+from bench.report import percentile, write_report
 from dataset.celebrities import DATASET, ENROLLED, HELD_OUT, ROLL_NOS, display_name, photos
 from launcher.stack import Stack
 from launcher.supervisor import ROOT
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:
