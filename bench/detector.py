@@ -140,6 +140,17 @@ def canvas_with(image: np.ndarray, size) -> np.ndarray:
     return canvas
 
 
+
+def timed_both(old, new, image, rounds: int, times: dict) -> tuple[list, list]:
+    """Both detectors on ``image``; their wall and CPU times appended to ``times["old"|"new"]``."""
+    found = []
+    for who, detector in (("old", old), ("new", new)):
+        faces, wall, cpu = timed(detector.detect, image, rounds)
+        times[who][0].append(wall)
+        times[who][1].append(cpu)
+        found.append(faces)
+    return found[0], found[1]
+
 def bench_canvases(old, new, portraits, rounds: int) -> dict:
     report = {}
     for name, size in CANVASES.items():
@@ -148,12 +159,7 @@ def bench_canvases(old, new, portraits, rounds: int) -> dict:
         details = []
         for path, image in portraits:
             canvas = canvas_with(image, size)
-            found_old, wall, cpu = timed(old.detect, canvas, rounds)
-            times["old"][0].append(wall)
-            times["old"][1].append(cpu)
-            found_new, wall, cpu = timed(new.detect, canvas, rounds)
-            times["new"][0].append(wall)
-            times["new"][1].append(cpu)
+            found_old, found_new = timed_both(old, new, canvas, rounds, times)
             photo_lost, photo_extra, _ = compare(found_old, found_new, new.sizes.min_face(*size))
             lost, extra = lost + photo_lost, extra + photo_extra
             below += sum(max(d.box[2:]) < new.sizes.min_face(*size) for d in found_old)
@@ -183,12 +189,7 @@ def bench_classroom(old, new, rounds: int, per_size: int = 4) -> dict:
         for _ in range(per_size):
             portraits = [(p, *rng.choice(list(val[p].values()))) for p in people]
             image, placed = group_photo(portraits, width, rng)
-            found_old, wall, cpu = timed(old.detect, image, rounds)
-            times["old"][0].append(wall)
-            times["old"][1].append(cpu)
-            found_new, wall, cpu = timed(new.detect, image, rounds)
-            times["new"][0].append(wall)
-            times["new"][1].append(cpu)
+            found_old, found_new = timed_both(old, new, image, rounds, times)
             photo_lost, photo_extra, _ = compare(found_old, found_new, new.sizes.min_face(*image.shape[:2]))
             lost, extra = lost + photo_lost, extra + photo_extra
             if photo_lost or photo_extra:

@@ -162,9 +162,10 @@ def matcher_table(report: dict) -> str:
                      r.get("search_per_face_ms", {}).get("p95"), r.get("search_10_face_photo_ms", {}).get("p50"),
                      r.get("exact_search_per_face_ms", {}).get("p50"), mem.get("rss_growth"),
                      mem.get("traced_numpy_and_python"), r.get("build_s"), r.get("index_ready_s"),
-                     recall.get("genuine")))
+                     recall.get("genuine"), r.get("search_per_face_ms_stranger", {}).get("p50"), recall.get("impostor")))
     return table(["gallery", "vectors", "search p50 ms/face", "p95", "10-face photo p50 ms", "exact p50 ms/face",
-                  "RSS B/vector", "traced B/vector", "build s", "index ready s", "recall@1 genuine"], rows)
+                  "RSS B/vector", "traced B/vector", "build s", "index ready s", "recall@1 genuine",
+                  "stranger p50 ms", "recall@1 stranger"], rows)
 
 
 def load_table(report: dict) -> str:

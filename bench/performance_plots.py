@@ -24,45 +24,48 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def baseline_lines(ax, baselines: dict, image_set: str, value, suffix: str) -> None:
+    """Each baseline's ``value(figures)`` on ``image_set`` as a horizontal line."""
+    for kind, (color, style, label) in BASELINE_STYLE.items():
+        figures = baselines.get(kind, {}).get("sets", {}).get(image_set)
+        if figures:
+            ax.axhline(value(figures), color=color, linestyle=style, label=label + suffix)
+
+
 def throughput(system: dict, baselines: dict, path: Path) -> Path:
     """Photos/s against concurrency per image set; the baselines as horizontal lines."""
-    sets = list(system["sets"])
-    fig, axes = _grid(len(sets))
-    for ax, name in zip(axes, sets):
-        runs = system["sets"][name]
-        cs = [int(c) for c in runs]
+    def draw(ax, runs, cs):
         ax.plot(cs, [runs[str(c)]["photos_per_second"] for c in cs], "o-", color="tab:blue", label="system")
-        for kind, (color, style, label) in BASELINE_STYLE.items():
-            figures = baselines.get(kind, {}).get("sets", {}).get(name)
-            if figures:
-                ax.axhline(figures["photos_per_second"], color=color, linestyle=style, label=label)
-        ax.set_title(name)
-        ax.set_xlabel("concurrent clients")
-        ax.set_xticks(cs)
-        ax.set_ylim(bottom=0)
-    axes[0].set_ylabel("photos/s")
-    axes[0].legend(fontsize=7)
-    return _save(fig, path)
+
+    return _per_image_set(system, baselines, path, draw, lambda figures: figures["photos_per_second"], "",
+                          "photos/s")
 
 
 def latency(system: dict, baselines: dict, path: Path) -> Path:
-    """p50/p95/p99 against concurrency per image set; the compiled baseline's p50 as a line."""
+    """p50/p95/p99 against concurrency per image set; the baselines' p50 as lines."""
+    def draw(ax, runs, cs):
+        for q, style in (("p50", "o-"), ("p95", "s--"), ("p99", "^:")):
+            ax.plot(cs, [runs[str(c)]["latency_seconds"].get(q) for c in cs], style, label=f"system {q}")
+
+    return _per_image_set(system, baselines, path, draw, lambda figures: figures["latency_seconds"]["p50"], " p50",
+                          "seconds per photo")
+
+
+def _per_image_set(system: dict, baselines: dict, path: Path, draw, baseline_value, suffix: str,
+                   ylabel: str) -> Path:
+    """A panel per image set: the system's curves against concurrency (``draw``), the baselines as lines."""
     sets = list(system["sets"])
     fig, axes = _grid(len(sets))
     for ax, name in zip(axes, sets):
         runs = system["sets"][name]
         cs = [int(c) for c in runs]
-        for q, style in (("p50", "o-"), ("p95", "s--"), ("p99", "^:")):
-            ax.plot(cs, [runs[str(c)]["latency_seconds"].get(q) for c in cs], style, label=f"system {q}")
-        for kind, (color, style, label) in BASELINE_STYLE.items():
-            figures = baselines.get(kind, {}).get("sets", {}).get(name)
-            if figures:
-                ax.axhline(figures["latency_seconds"]["p50"], color=color, linestyle=style, label=f"{label} p50")
+        draw(ax, runs, cs)
+        baseline_lines(ax, baselines, name, baseline_value, suffix)
         ax.set_title(name)
         ax.set_xlabel("concurrent clients")
         ax.set_xticks(cs)
         ax.set_ylim(bottom=0)
-    axes[0].set_ylabel("seconds per photo")
+    axes[0].set_ylabel(ylabel)
     axes[0].legend(fontsize=7)
     return _save(fig, path)
 
@@ -91,7 +94,8 @@ def matcher(report: dict, path: Path) -> Path:
     rows = [report["sizes"][str(n)] for n in sizes]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     for key, label in (("search_per_face_ms", "search (per face)"), ("exact_search_per_face_ms", "exact search"),
-                       ("search_10_face_photo_ms", "10-face photo")):
+                       ("search_10_face_photo_ms", "10-face photo"),
+                       ("search_per_face_ms_stranger", "a stranger (index + exact check)")):
         left.plot(sizes, [r.get(key, {}).get("p50") for r in rows], "o-", label=label)
     left.set_xscale("log")
     left.set_yscale("log")
