@@ -92,38 +92,65 @@ class FaceBatch(NamedTuple):
     vectors: np.ndarray
 
 
-GALLERY_PEOPLE_VERSION = 1  # bump when the entries' format changes: ensure_indexes rebuilds them
+GALLERY_PEOPLE_VERSION = 2  # bump when the entries' format changes: ensure_indexes rebuilds them
+PHOTO_HASH_BYTES = 32  # sha256
 
 
 def gallery_entry(person_id: str, faces: list[dict]) -> dict:
     """A person's gallery entry from their face documents (``_id``, ``model``,
-    ``vector``): per model, the face ids as one string and the vectors as one
-    float32 matrix."""
-    models: dict[str, tuple[list[str], list[bytes]]] = {}
+    ``vector``, ``photo_hash``).
+
+    Flat on purpose (FerretDB decodes a document of scalars and binaries about
+    twice as fast as one with an array of sub-documents): per model, in
+    ``models``/``counts``/``dims``, its vectors one after the other in the one
+    binary ``vectors``, and their face ids as the binary sha256 of each photo
+    in ``photos`` (a face id is ``<model>:<person id>:<photo hash>``); where a
+    face id is not of that form (an older document), all ids as one string
+    ``faces`` instead.
+    """
+    models: dict[str, list[dict]] = {}
     for d in sorted(faces, key=lambda d: d["_id"]):
         raw = d["vector"] if isinstance(d["vector"], bytes) else np.asarray(d["vector"], "<f4").tobytes()
-        ids, vectors = models.setdefault(d["model"], ([], []))
-        if vectors and len(raw) != len(vectors[0]):
+        same_model = models.setdefault(d["model"], [])
+        if same_model and len(raw) != len(same_model[0]["raw"]):
             continue  # vectors of one model differ in size: the first size wins, as in the gallery
-        ids.append(d["_id"])
-        vectors.append(raw)
-    return {"_id": person_id, "n": len(faces), "m": [
-        {"model": model, "faces": "\n".join(ids), "dims": len(vectors[0]) // 4, "vectors": Binary(b"".join(vectors))}
-        for model, (ids, vectors) in models.items()]}
+        same_model.append({"id": d["_id"], "hash": d.get("photo_hash", ""), "raw": raw})
+    rows = [(model, row) for model, rows_of_model in models.items() for row in rows_of_model]
+    entry = {"_id": person_id, "n": len(faces), "models": list(models),
+             "counts": [len(r) for r in models.values()], "dims": [len(r[0]["raw"]) // 4 for r in models.values()],
+             "vectors": Binary(b"".join(row["raw"] for _, row in rows))}
+    if all(_canonical(model, person_id, row) for model, row in rows):
+        entry["photos"] = Binary(b"".join(bytes.fromhex(row["hash"]) for _, row in rows))
+    else:
+        entry["faces"] = "\n".join(row["id"] for _, row in rows)
+    return entry
+
+
+def _canonical(model: str, person_id: str, row: dict) -> bool:
+    h = row["hash"]
+    return len(h) == 2 * PHOTO_HASH_BYTES and row["id"] == face_id(model, person_id, h) and h == h.lower() \
+        and all(c in "0123456789abcdef" for c in h)
 
 
 def batches_of_entries(docs: list[dict]) -> list[FaceBatch]:
     """Gallery entries as batches, one per model and vector size."""
     groups: dict[tuple[str, int], tuple[list, list, list]] = {}
     for d in docs:
-        for part in d.get("m", []):
-            face_ids = part["faces"].split("\n")
-            ids, persons, vectors = groups.setdefault((part["model"], part["dims"]), ([], [], []))
-            ids.extend(face_ids)
-            persons.extend([d["_id"]] * len(face_ids))
-            vectors.append(part["vectors"])
-    return [FaceBatch(model, ids, persons, np.frombuffer(b"".join(vectors), "<f4").reshape(len(ids), dims))
-            for (model, dims), (ids, persons, vectors) in groups.items()]
+        pid, vectors, row, offset = d["_id"], d["vectors"], 0, 0
+        photos, explicit = d.get("photos"), d["faces"].split("\n") if d.get("faces") else None
+        for model, count, dims in zip(d["models"], d["counts"], d["dims"]):
+            ids, persons, parts = groups.setdefault((model, dims), ([], [], []))
+            if explicit is not None:
+                ids.extend(explicit[row:row + count])
+            else:
+                ids.extend(face_id(model, pid, photos[k * PHOTO_HASH_BYTES:(k + 1) * PHOTO_HASH_BYTES].hex())
+                           for k in range(row, row + count))
+            persons.extend([pid] * count)
+            parts.append(vectors[offset:offset + count * dims * 4])
+            offset += count * dims * 4
+            row += count
+    return [FaceBatch(model, ids, persons, np.frombuffer(b"".join(parts), "<f4").reshape(len(ids), dims))
+            for (model, dims), (ids, persons, parts) in groups.items()]
 
 
 class Storage:

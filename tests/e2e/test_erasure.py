@@ -39,7 +39,7 @@ def stored_faces(db) -> int:
 def gallery_entry_vectors(db, person_id: str) -> int | None:
     """How many vectors the person's gallery entry (what a matcher loads) holds; None: no entry."""
     entry = db.gallery_people.find_one({"_id": person_id})
-    return None if entry is None else sum(len(part["vectors"]) // (4 * part["dims"]) for part in entry["m"])
+    return None if entry is None else sum(entry["counts"])
 
 
 def every_matcher_holds_the_database(stack, db) -> bool:

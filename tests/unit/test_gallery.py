@@ -179,20 +179,26 @@ def test_changes_made_while_the_index_builds_are_not_lost():
 
 
 def test_gallery_entries_come_as_batches_per_model():
-    from shared.storage import batches_of_entries, gallery_entry
+    from shared.storage import batches_of_entries, face_id, gallery_entry
 
     v = np.arange(4, dtype="<f4")
-    a = gallery_entry("A", [{"_id": "a2", "model": "m", "vector": (v + 1).tobytes()},
-                            {"_id": "a1", "model": "m", "vector": v.tobytes()},
-                            {"_id": "a3", "model": "m2", "vector": v[:2].tobytes()}])
-    b = gallery_entry("B", [{"_id": "b", "model": "m", "vector": [1.0, 2.0, 3.0, 4.0]},  # an older document
-                            {"_id": "c", "model": "m", "vector": v[:2].tobytes()}])  # another size: left out
-    assert a["n"] == 3 and b["n"] == 2
-    batches = batches_of_entries([a, b])
-    assert [(x.model, x.face_ids, x.person_ids) for x in batches] == [("m", ["a1", "a2", "b"], ["A", "A", "B"]),
-                                                                      ("m2", ["a3"], ["A"])]
+    h = [f"{i:064x}" for i in range(5)]
+    a = gallery_entry("A", [{"_id": face_id("m", "A", h[2]), "model": "m", "vector": (v + 1).tobytes(), "photo_hash": h[2]},
+                            {"_id": face_id("m", "A", h[1]), "model": "m", "vector": v.tobytes(), "photo_hash": h[1]},
+                            {"_id": face_id("m2", "A", h[3]), "model": "m2", "vector": v[:2].tobytes(),
+                             "photo_hash": h[3]}])
+    b = gallery_entry("B", [{"_id": "b-older-id", "model": "m", "vector": [1.0, 2.0, 3.0, 4.0],  # an older document
+                             "photo_hash": h[4]},
+                            {"_id": face_id("m", "B", h[0]), "model": "m", "vector": v[:2].tobytes(),
+                             "photo_hash": h[0]}])  # another size: left out
+    assert a["n"] == 3 and "photos" in a and "faces" not in a  # ids from the photo hashes
+    assert b["n"] == 2 and b["faces"] == "b-older-id" and "photos" not in b  # ids as they are
+    batches = sorted(batches_of_entries([a, b]), key=lambda x: x.model)
+    assert [(x.model, x.face_ids, x.person_ids) for x in batches] == [
+        ("m", [face_id("m", "A", h[1]), face_id("m", "A", h[2]), "b-older-id"], ["A", "A", "B"]),
+        ("m2", [face_id("m2", "A", h[3])], ["A"])]
     assert batches[0].vectors.tolist() == [[0, 1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4]]
-    assert batches[1].vectors.shape == (1, 2)
+    assert batches[1].vectors.tolist() == [[0, 1]]
 
 
 def test_the_index_asks_for_more_rows_when_one_person_fills_the_first_ones():
