@@ -51,6 +51,7 @@ def test_a_database_from_before_the_read_model_gets_it_built_once(storage):
     assert list(storage.face_batches()) == []
     storage.ensure_indexes()
     assert len(loaded(storage)) == 6 and same(loaded(storage), stored(storage))
+    assert all("photos" in e for e in storage.gallery_people.find({}))  # face ids as binary photo hashes
     state = storage.gallery_state.find_one({"_id": "gallery_people"})
     assert state["people"] == 3 and state["vectors"] == 6
     storage.gallery_people.delete_many({})  # built once: a later start does not scan the faces again
