@@ -105,7 +105,13 @@ def as_utc(value: dt.datetime) -> dt.datetime:
 
 
 def iso(value: dt.datetime | None, tz: dt.tzinfo = UTC) -> str | None:
-    """ISO 8601 to the second, in ``tz`` (UTC written ``Z``)."""
+    """ISO 8601 to the second, in ``tz`` (UTC written ``Z``). A zone's offset
+    that is not whole minutes (local mean time, before about 1900) cannot be
+    written in RFC 3339: such a time is written in UTC."""
     if not value:
         return None
-    return as_utc(value).astimezone(tz).isoformat(timespec="seconds").replace("+00:00", "Z")
+    local = as_utc(value).astimezone(tz)
+    offset = local.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        local = local.astimezone(dt.timezone.utc)
+    return local.isoformat(timespec="seconds").replace("+00:00", "Z")

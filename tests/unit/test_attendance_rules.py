@@ -148,3 +148,11 @@ def test_every_domain_error_has_todays_code_and_status(name, code, status):
     from attendance import errors
     err = getattr(errors, name)("message")
     assert (err.code, attendance_status(err), err.message) == (code, status, "message")
+
+
+def test_a_time_is_written_in_rfc_3339_even_where_the_zone_had_local_mean_time():
+    kolkata = times.parse_tz("Asia/Kolkata")
+    then = dt.datetime(1835, 11, 26, 10, 7, 29, tzinfo=dt.timezone.utc)  # the zone's offset then: +05:53:28
+    assert times.iso(then, kolkata) == "1835-11-26T10:07:29Z"  # RFC 3339 offsets are whole minutes
+    now = dt.datetime(2026, 3, 4, 3, 30, tzinfo=dt.timezone.utc)
+    assert times.iso(now, kolkata) == "2026-03-04T09:00:00+05:30"
