@@ -80,11 +80,8 @@ def embedder(report: dict, path: Path) -> Path:
             ax.plot(batches, [r["faces_per_second"][str(b)] for b in batches], "o-", label=key)
     ax.set_xscale("log", base=2)
     ax.set_xticks(batches, [str(b) for b in batches])
-    ax.set_xlabel("batch size (faces)")
-    ax.set_ylabel("faces/s")
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7)
-    ax.set_title("embedder: faces/s against batch size")
+    _label(ax, "batch size (faces)", "faces/s", "embedder: faces/s against batch size")
     return _save(fig, path)
 
 
@@ -99,19 +96,20 @@ def matcher(report: dict, path: Path) -> Path:
         left.plot(sizes, [r.get(key, {}).get("p50") for r in rows], "o-", label=label)
     left.set_xscale("log")
     left.set_yscale("log")
-    left.set_xlabel("gallery vectors")
-    left.set_ylabel("p50 ms")
-    left.legend(fontsize=7)
-    left.set_title("matcher query latency")
+    _label(left, "gallery vectors", "p50 ms", "matcher query latency")
     memory = [r.get("memory_per_vector_bytes", {}) for r in rows]
     right.plot(sizes, [m.get("rss_growth") for m in memory], "o-", label="RSS growth (noisy when small)")
     right.plot(sizes, [m.get("traced_numpy_and_python", 0) + m.get("index_codes_and_ids", 0) for m in memory], "s--",
                label="numpy, Python and index")
     right.axhline(512, color="grey", linestyle=":", label="128 float32 (512 B)")
     right.set_xscale("log")
-    right.set_xlabel("gallery vectors")
-    right.set_ylabel("bytes per vector")
     right.set_ylim(bottom=0)
-    right.legend(fontsize=7)
-    right.set_title("matcher memory")
+    _label(right, "gallery vectors", "bytes per vector", "matcher memory")
     return _save(fig, path)
+
+
+def _label(ax, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    ax.set_title(title)
